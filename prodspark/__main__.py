@@ -1,0 +1,5 @@
+import sys
+
+from prodspark.cli import main
+
+sys.exit(main())

@@ -1,0 +1,200 @@
+"""The same aggregation in Spark and in single-node engines (pandas, DuckDB), timed.
+
+Module 01 uses this to measure Spark's coordination tax: for each input size, every engine
+reads the same Parquet files and computes, per merchant, the revenue, the number of
+transactions and the number of distinct customers.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from prodspark.timing import measure
+
+ENGINES = ("spark", "pandas", "duckdb")
+# Above this many rows the single-node engines are skipped: one machine's memory is the limit.
+SINGLE_NODE_MAX_ROWS = 20_000_000
+AGGREGATION_SQL = """
+    SELECT merchant_id,
+           SUM(amount)                 AS revenue,
+           COUNT(*)                    AS transactions,
+           COUNT(DISTINCT customer_id) AS customers
+    FROM {source}
+    GROUP BY merchant_id
+"""
+
+
+def write_sizes(spark, folder: Path, sizes: list[int], seed: int) -> dict[int, Path]:
+    """Write the transactions at each size as Parquet once; later calls reuse the files.
+
+    ``amount`` is stored as a double so that pandas works on native floats
+    (a decimal column would become Python objects, and pandas would look slower than it is).
+    """
+    from pyspark.sql import functions as F
+
+    from prodspark.datagen import sizes_for, transactions_df
+
+    result = {}
+    for rows in sizes:
+        target = folder / f"transactions_{rows}_seed{seed}"
+        if not (target / "_SUCCESS").exists():
+            scratch = folder / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
+            data = transactions_df(spark, scale=rows / sizes_for(1).transactions, seed=seed)
+            (data.select("transaction_id", "merchant_id", "customer_id",
+                         F.col("amount").cast("double").alias("amount"))
+                 .write.mode("overwrite").parquet(str(scratch)))
+            shutil.rmtree(target, ignore_errors=True)
+            scratch.rename(target)
+        result[rows] = target
+    return result
+
+
+def spark_aggregate(spark, path: Path):
+    spark.read.parquet(str(path)).createOrReplaceTempView("bench_transactions")
+    return spark.sql(AGGREGATION_SQL.format(source="bench_transactions")).toPandas()
+
+
+def pandas_aggregate(path: Path):
+    import pandas as pd
+
+    frame = pd.read_parquet(path, columns=["merchant_id", "customer_id", "amount"])
+    return (frame.groupby("merchant_id")
+                 .agg(revenue=("amount", "sum"), transactions=("amount", "size"),
+                      customers=("customer_id", "nunique"))
+                 .reset_index())
+
+
+def duckdb_aggregate(path: Path):
+    import duckdb
+
+    with duckdb.connect() as connection:
+        source = f"read_parquet('{path.as_posix()}/*.parquet')"
+        return connection.sql(AGGREGATION_SQL.format(source=source)).df()
+
+
+def runners(spark) -> dict[str, Callable[[Path], object]]:
+    return {"spark": lambda p: spark_aggregate(spark, p), "pandas": pandas_aggregate, "duckdb": duckdb_aggregate}
+
+
+def same_result(left, right, tolerance: float = 0.01) -> bool:
+    """True when two engines' per-merchant results agree (sums to within a cent)."""
+    import numpy as np
+
+    if len(left) != len(right):
+        return False
+    a = left.sort_values("merchant_id").reset_index(drop=True)
+    b = right.sort_values("merchant_id").reset_index(drop=True)
+    return (
+        (a["merchant_id"].astype(str) == b["merchant_id"].astype(str)).all()
+        and (a["transactions"].astype("int64") == b["transactions"].astype("int64")).all()
+        and (a["customers"].astype("int64") == b["customers"].astype("int64")).all()
+        and bool(np.allclose(a["revenue"].astype(float), b["revenue"].astype(float), atol=tolerance, rtol=0))
+    )
+
+
+def compare(spark, files: dict[int, Path], repeat: int = 2,
+            single_node_max_rows: int = SINGLE_NODE_MAX_ROWS, progress=print):
+    """Time every engine at every size (best of ``repeat``, after one warm-up run each).
+
+    Returns a pandas DataFrame with columns engine, rows, seconds, rows_per_second.
+    Before timing, each engine's result on the smallest size is compared with Spark's:
+    a speed-up means nothing if the answers differ.
+    """
+    import pandas as pd
+
+    run = runners(spark)
+    smallest = files[min(files)]
+    reference = run["spark"](smallest)
+    for engine in ENGINES:
+        if not same_result(reference, run[engine](smallest)):  # also the warm-up run
+            raise AssertionError(f"{engine} computed a different result from Spark's")
+    records = []
+    for rows, path in sorted(files.items()):
+        for engine in ENGINES:
+            if engine != "spark" and rows > single_node_max_rows:
+                progress(f"{engine:>6} skipped at {rows:,} rows (above single_node_max_rows)")
+                continue
+            seconds = measure(lambda: run[engine](path), repeat=repeat).best
+            records.append({"engine": engine, "rows": rows, "seconds": seconds})
+    table = pd.DataFrame(records)
+    table["rows_per_second"] = table["rows"] / table["seconds"]
+    return table
+
+
+@dataclass(frozen=True)
+class Crossover:
+    engine: str
+    against: str
+    rows: float | None  # where ``engine`` starts to win; None if it never does
+    how: str  # "measured", "extrapolated" or "never"
+
+    def __str__(self) -> str:
+        if self.how == "measured":
+            return f"{self.engine} overtakes {self.against} at about {self.rows:,.0f} rows (between measured sizes)."
+        if self.how == "extrapolated":
+            return (f"{self.engine} stays slower than {self.against} at every measured size; a straight-line "
+                    f"extrapolation puts the crossing near {self.rows:,.0f} rows.")
+        if self.how == "faster everywhere":
+            return f"{self.engine} is already faster than {self.against} at the smallest measured size."
+        return (f"{self.engine} stays slower than {self.against} at every measured size, and its cost per "
+                f"extra row is not lower either: on this machine the lines do not cross.")
+
+
+def crossover(results, engine: str = "spark", against: str = "pandas") -> Crossover:
+    """Where ``engine``'s time line crosses ``against``'s, from a ``compare`` table.
+
+    Between two measured sizes the crossing is interpolated on log-log axes. If ``engine``
+    is slower everywhere, each engine's time is fitted as a fixed cost plus a cost per row on
+    the two largest sizes, and the lines are extended until they meet (if they ever do).
+    """
+    mine = results[results.engine == engine].set_index("rows")["seconds"]
+    theirs = results[results.engine == against].set_index("rows")["seconds"]
+    sizes = sorted(set(mine.index) & set(theirs.index))
+    if not sizes:
+        return Crossover(engine, against, None, "never")
+    gap = [math.log(mine[n] / theirs[n]) for n in sizes]  # > 0: engine is slower
+    if gap[0] <= 0:
+        return Crossover(engine, against, float(sizes[0]), "faster everywhere")
+    for (n0, g0), (n1, g1) in zip(zip(sizes, gap), zip(sizes[1:], gap[1:])):
+        if g0 > 0 >= g1:
+            fraction = g0 / (g0 - g1)
+            return Crossover(engine, against, math.exp(math.log(n0) + fraction * (math.log(n1) - math.log(n0))), "measured")
+    if len(sizes) < 2:
+        return Crossover(engine, against, None, "never")
+    n0, n1 = sizes[-2], sizes[-1]
+    slope_mine = (mine[n1] - mine[n0]) / (n1 - n0)
+    slope_theirs = (theirs[n1] - theirs[n0]) / (n1 - n0)
+    if slope_mine >= slope_theirs:
+        return Crossover(engine, against, None, "never")
+    rows = n1 + (mine[n1] - theirs[n1]) / (slope_theirs - slope_mine)
+    return Crossover(engine, against, rows, "extrapolated")
+
+
+def plot(results, startup_seconds: float | None = None, title: str = "Same aggregation, growing input"):
+    """Time against rows on log-log axes, one line per engine (and Spark with its start-up)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    styles = {"spark": "o-", "pandas": "s-", "duckdb": "^-"}
+    for engine in ENGINES:
+        part = results[results.engine == engine].sort_values("rows")
+        if not part.empty:
+            ax.plot(part["rows"], part["seconds"], styles[engine], label=engine)
+    if startup_seconds is not None:
+        part = results[results.engine == "spark"].sort_values("rows")
+        ax.plot(part["rows"], part["seconds"] + startup_seconds, "o--", color="grey",
+                label="spark incl. start-up")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("rows")
+    ax.set_ylabel("seconds (best run)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig

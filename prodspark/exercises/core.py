@@ -1,0 +1,192 @@
+"""Self-checks for exercises: one call, one verdict, never a raw traceback.
+
+In a notebook::
+
+    from prodspark.exercises import check
+    check("00.1", n_transactions)
+
+A check module (``prodspark/exercises/m00.py`` for module 00, and so on) registers one
+function per exercise. The function receives the learner's answer, already checked for
+type, plus a :class:`Context` (the Spark session and the notebook's parameters) and any
+evidence the notebook passes as keyword arguments. It computes what it expects from the
+data and raises :class:`Wrong` with a hint when the answer does not match.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+PASSED = "passed"
+FAILED = "failed"
+NOT_ATTEMPTED = "not attempted"
+ERROR = "error"
+
+_ICONS = {PASSED: "✅", FAILED: "❌", NOT_ATTEMPTED: "⏳", ERROR: "⚠️"}
+_COLOURS = {PASSED: "#1a7f37", FAILED: "#cf222e", NOT_ATTEMPTED: "#9a6700", ERROR: "#9a6700"}
+
+# Output metadata key under which a verdict is saved in the notebook (read by `prodspark progress`).
+METADATA_KEY = "prodspark"
+
+
+class Wrong(Exception):
+    """Raised by a check function: the answer is not right; the message is the hint."""
+
+
+@dataclass(frozen=True)
+class Context:
+    spark: Any
+    params: Any
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    title: str
+    expects: tuple[type, ...] | None
+    expects_text: str
+    hint: str
+    function: Callable[..., str | None]
+    needs_spark: bool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    exercise: str
+    status: str
+    message: str
+    hint: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def text(self) -> str:
+        line = f"{_ICONS[self.status]} Exercise {self.exercise} {self.status}: {self.message}"
+        return line + (f"\n   Hint: {self.hint}" if self.hint else "")
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        colour = _COLOURS[self.status]
+        hint = f"<br><b>Hint:</b> {html.escape(self.hint)}" if self.hint else ""
+        body = (
+            f'<div style="border-left:4px solid {colour};padding:4px 10px">'
+            f"{_ICONS[self.status]} <b>Exercise {html.escape(self.exercise)} {self.status}</b>: "
+            f"{html.escape(self.message)}{hint}</div>"
+        )
+        data = {"text/plain": self.text(), "text/html": body}
+        metadata = {METADATA_KEY: {"exercise": self.exercise, "status": self.status}}
+        return data, metadata
+
+
+_REGISTRY: dict[str, Exercise] = {}
+
+
+def exercise(
+    exercise_id: str,
+    title: str,
+    *,
+    expects: type | tuple[type, ...] | None = None,
+    expects_text: str = "",
+    hint: str = "",
+    needs_spark: bool = True,
+):
+    """Register a check function for an exercise id such as ``"01.2"``.
+
+    expects: the accepted answer type(s); a wrong type gets a verdict naming both types.
+    hint: shown when the answer is wrong and the check function gives no better one.
+    """
+    types = expects if isinstance(expects, tuple) or expects is None else (expects,)
+
+    def register(function):
+        _REGISTRY[exercise_id] = Exercise(
+            exercise_id, title, types, expects_text or _describe(types), hint, function, needs_spark
+        )
+        return function
+
+    return register
+
+
+def get_exercise(exercise_id: str) -> Exercise:
+    """Find an exercise, importing its module's checks on first use."""
+    if exercise_id not in _REGISTRY and isinstance(exercise_id, str):
+        module = exercise_id.split(".")[0]
+        try:
+            importlib.import_module(f"prodspark.exercises.m{module}")
+        except ModuleNotFoundError:
+            pass
+    try:
+        return _REGISTRY[exercise_id]
+    except (KeyError, TypeError):
+        known = ", ".join(sorted(_REGISTRY)) or "none loaded"
+        raise KeyError(f"No exercise {exercise_id!r}. Known exercises: {known}.") from None
+
+
+def check(exercise_id: str, answer: Any, **evidence: Any) -> Verdict:
+    """Check an answer and return a verdict (shown in the notebook). Never raises."""
+    try:
+        item = get_exercise(exercise_id)
+    except KeyError as exc:
+        return Verdict(str(exercise_id), ERROR, str(exc.args[0]))
+    if answer is Ellipsis:
+        return Verdict(
+            item.id, NOT_ATTEMPTED, f"replace the `...` with your answer ({item.expects_text}).",
+            item.hint,
+        )
+    if item.expects and (not isinstance(answer, item.expects) or _is_bool_for_number(answer, item.expects)):
+        return Verdict(
+            item.id, FAILED,
+            f"expected {item.expects_text}, got {type(answer).__name__} {_short_repr(answer)}.",
+            item.hint,
+        )
+    try:
+        context = _context(item, evidence)
+        message = item.function(answer, context)
+    except Wrong as wrong:
+        return Verdict(item.id, FAILED, str(wrong) or "not the expected answer.", item.hint)
+    except Exception as exc:  # the check itself could not evaluate: say so, briefly
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return Verdict(
+            item.id, ERROR,
+            f"the check could not evaluate this answer ({type(exc).__name__}: {first_line[:300]}).",
+            item.hint,
+        )
+    return Verdict(item.id, PASSED, message or "correct.")
+
+
+def _context(item: Exercise, evidence: dict[str, Any]) -> Context:
+    from prodspark import params as params_module
+
+    spark = None
+    if item.needs_spark:
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.getActiveSession()
+        if spark is None:
+            raise RuntimeError("no Spark session is running; run the notebook's set-up cells first")
+    return Context(spark=spark, params=params_module.current(), evidence=evidence)
+
+
+def _describe(types: tuple[type, ...] | None) -> str:
+    if not types:
+        return "a value"
+    names = [getattr(t, "__name__", str(t)) for t in types]
+    return "a " + " or ".join(names)
+
+
+def _is_bool_for_number(answer: Any, expects: tuple[type, ...]) -> bool:
+    """True for True/False given where a number is expected (bool is an int in Python)."""
+    return isinstance(answer, bool) and bool not in expects
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,141 @@
+"""The exercise machinery: one source for exercises and solutions, checks that never raise."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from prodspark.exercises import check, exercise, Wrong
+from prodspark.exercises.core import ERROR, FAILED, METADATA_KEY, NOT_ATTEMPTED, PASSED
+from prodspark.exercises.generate import MarkerError, make_exercise, render, strip_solutions, sync
+from prodspark.exercises.progress import exercise_ids, grade, notebook_progress, saved_verdicts
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- one source: exercises/ is generated from solutions/ ------------------------------------
+
+def test_committed_exercises_equal_the_regenerated_ones():
+    stale = sync(ROOT / "solutions", ROOT / "exercises", write=False)
+    assert stale == [], f"run `prodspark exercises` to regenerate: {stale}"
+
+
+def test_every_solution_notebook_has_exercises_and_no_leftover_markers():
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        solution = nbformat.read(path, as_version=4)
+        assert exercise_ids(solution), f"{path.name} checks no exercise"
+        learner = (ROOT / "exercises" / path.name).read_text()
+        assert "BEGIN SOLUTION" not in learner and "END SOLUTION" not in learner
+
+
+def test_committed_exercises_have_no_outputs():
+    for path in sorted((ROOT / "exercises").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, path.name
+
+
+def test_stub_keeps_the_names_the_rest_of_the_notebook_uses():
+    source = "x = 1\n### BEGIN SOLUTION\nhelper = 2\nanswer = helper * x\n### END SOLUTION\ncheck('00.1', answer)"
+    stripped = strip_solutions(source, code_elsewhere="")
+    assert stripped == "x = 1\n# TODO: your code here\nanswer = ...\ncheck('00.1', answer)"
+
+
+def test_stub_keeps_indentation_and_names_used_in_later_cells():
+    source = "def f():\n    ### BEGIN SOLUTION\n    total = 3\n    ### END SOLUTION\n    return total"
+    assert strip_solutions(source, "") == "def f():\n    # TODO: your code here\n    total = ...\n    return total"
+    assert strip_solutions("### BEGIN SOLUTION\nlater = 1\n### END SOLUTION", "print(later)") == \
+        "# TODO: your code here\nlater = ..."
+
+
+@pytest.mark.parametrize("source", [
+    "### BEGIN SOLUTION\nx = 1",
+    "x = 1\n### END SOLUTION",
+    "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION",
+])
+def test_malformed_markers_are_reported(source):
+    with pytest.raises(MarkerError):
+        strip_solutions(source, "")
+
+
+def test_make_exercise_drops_solution_only_cells_and_outputs():
+    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "production-spark", "display_name": "Production Spark"}, "papermill": {}})
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("discussion", metadata={"tags": ["solution-only"]}),
+        nbformat.v4.new_code_cell("### BEGIN SOLUTION\na = 1\n### END SOLUTION\ncheck('00.1', a)",
+                                  outputs=[nbformat.v4.new_output("stream", text="hi")], execution_count=3),
+    ]
+    learner = make_exercise(notebook)
+    assert [c.cell_type for c in learner.cells] == ["code"]
+    assert learner.cells[0].outputs == [] and learner.cells[0].execution_count is None
+    assert "a = ..." in learner.cells[0].source
+    assert "papermill" not in learner.metadata
+    assert render(learner) == render(make_exercise(notebook)), "generation must be deterministic"
+
+
+# --- checks: a verdict, never a traceback -----------------------------------------------------
+
+@exercise("99.1", "a test exercise", expects=int, needs_spark=False, hint="think of 42")
+def _answer_is_42(answer, ctx):
+    if answer == 13:
+        raise ZeroDivisionError("the check itself broke")
+    if answer != 42:
+        raise Wrong(f"{answer} is not it.")
+    return "well done."
+
+
+def test_verdicts_for_each_kind_of_answer():
+    assert check("99.1", 42).status == PASSED
+    assert check("99.1", ...).status == NOT_ATTEMPTED
+    wrong = check("99.1", 7)
+    assert wrong.status == FAILED and "7 is not it" in wrong.message and wrong.hint == "think of 42"
+    typed = check("99.1", "42")
+    assert typed.status == FAILED and "expected a int, got str '42'" in typed.message
+    assert check("99.1", True).status == FAILED, "a bool is not an acceptable int answer"
+    broken = check("99.1", 13)
+    assert broken.status == ERROR and "ZeroDivisionError" in broken.message
+
+
+def test_unknown_exercise_is_a_verdict():
+    verdict = check("77.7", 1)
+    assert verdict.status == ERROR and "No exercise '77.7'" in verdict.message
+    assert check(None, 1).status == ERROR
+
+
+def test_verdict_is_saved_in_output_metadata():
+    data, metadata = check("99.1", 42)._repr_mimebundle_()
+    assert data["text/plain"].startswith("✅ Exercise 99.1 passed")
+    assert "<div" in data["text/html"]
+    assert metadata == {METADATA_KEY: {"exercise": "99.1", "status": PASSED}}
+
+
+# --- progress and grading ----------------------------------------------------------------------
+
+def _notebook_with_verdicts(path: Path, verdicts: dict):
+    notebook = nbformat.v4.new_notebook()
+    for exercise_id, status in verdicts.items():
+        cell = nbformat.v4.new_code_cell(f"check('{exercise_id}', answer)")
+        if status:
+            cell.outputs = [nbformat.v4.new_output(
+                "display_data", data={"text/plain": status}, metadata={METADATA_KEY: {"exercise": exercise_id, "status": status}})]
+        notebook.cells.append(cell)
+    nbformat.write(notebook, path)
+
+
+def test_progress_reads_saved_verdicts(tmp_path):
+    path = tmp_path / "01_x.ipynb"
+    _notebook_with_verdicts(path, {"01.1": PASSED, "01.2": FAILED, "01.3": None})
+    result = notebook_progress(path)
+    assert result.statuses == {"01.1": PASSED, "01.2": FAILED, "01.3": None}
+    assert result.solved == 1
+    assert saved_verdicts(nbformat.read(path, as_version=4)) == {"01.1": PASSED, "01.2": FAILED}
+
+
+def test_grade_builds_a_table_per_learner(tmp_path):
+    (tmp_path / "ada").mkdir()
+    (tmp_path / "bob").mkdir()
+    _notebook_with_verdicts(tmp_path / "ada" / "01_x.ipynb", {"01.1": PASSED, "01.2": PASSED})
+    _notebook_with_verdicts(tmp_path / "bob" / "01_x.ipynb", {"01.1": FAILED, "01.2": None})
+    table = grade(tmp_path).set_index("learner")
+    assert table.loc["ada", "solved"] == 2 and table.loc["bob", "solved"] == 0
+    assert table.loc["bob", "01.1"] == FAILED and table.loc["bob", "01.2"] == NOT_ATTEMPTED
