@@ -8,6 +8,7 @@
     prodspark progress [FOLDER]          which exercises your notebooks solve
     prodspark grade SUBMISSIONS          a table of who solved what (one folder per learner)
     prodspark benchmark [NOTEBOOK ...]   per-notebook execution times
+    prodspark execute NOTEBOOK ...       run notebooks in place (refresh committed outputs)
     prodspark clean                      remove generated data and scratch files
 """
 
@@ -152,6 +153,26 @@ def cmd_benchmark(args) -> int:
     return 1 if any(t.error for t in timings) else 0
 
 
+def cmd_execute(args) -> int:
+    """Run notebooks top to bottom in the course kernel and save them with their outputs."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from prodspark.envcheck import KERNEL_NAME
+    from prodspark.timing import Timer
+
+    for name in args.notebooks:
+        path = Path(name).resolve()
+        notebook = nbformat.read(path, as_version=4)
+        client = NotebookClient(notebook, timeout=900, kernel_name=KERNEL_NAME,
+                                resources={"metadata": {"path": str(path.parent)}})
+        with Timer() as timer:
+            client.execute()
+        nbformat.write(notebook, path)
+        print(f"{name}: executed in {timer.seconds:.0f} s and saved")
+    return 0
+
+
 def cmd_clean(args) -> int:
     home = paths.course_home()
     if home.exists():
@@ -198,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("benchmark", help="time notebooks end to end (default: lessons and solutions)")
     bench.add_argument("notebooks", nargs="*")
     bench.set_defaults(run=cmd_benchmark)
+
+    execute = sub.add_parser("execute", help="run notebooks in place and save their outputs (maintainers)")
+    execute.add_argument("notebooks", nargs="+")
+    execute.set_defaults(run=cmd_execute)
 
     sub.add_parser("clean", help="remove generated data and scratch files (.course/)").set_defaults(run=cmd_clean)
     return parser

@@ -28,7 +28,7 @@ def busiest_month(answer: datetime.date, ctx) -> str:
     from pyspark.sql import functions as F
 
     if isinstance(answer, datetime.datetime):
-        raise Wrong("that is a timestamp (datetime), not a date: date_trunc returns timestamps.")
+        raise Wrong("expected a date, got a timestamp (datetime): date_trunc returns timestamps, trunc returns dates.")
     if answer.day != 1:
         raise Wrong(f"{answer} is not the first day of a month.")
     counts = _transactions(ctx).groupBy(F.trunc("transaction_date", "month").alias("month")).count()

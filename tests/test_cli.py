@@ -1,0 +1,81 @@
+"""The `prodspark` command as a learner, an instructor and a maintainer use it."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def prodspark(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "prodspark", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_environment_check_passes_here():
+    result = prodspark("check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Ready for the course." in result.stdout
+
+
+def test_bad_data_arguments_are_refused_before_spark_starts():
+    for args, message in ((["--scale", "-1"], "scale must be greater than 0"),
+                          (["--scale", "ten"], "scale must be a positive number"),
+                          (["--seed", "-5"], "seed must be a whole number"),
+                          (["--master", "mesos://h:5050"], "Mesos support was removed")):
+        result = prodspark("data", *args)
+        assert result.returncode == 2, args
+        assert message in result.stderr, result.stderr
+
+
+def test_unwritable_data_dir_is_named(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = prodspark("data", "--data-dir", str(blocker / "data"))
+    assert result.returncode == 2 and "data_dir" in result.stderr and str(blocker) in result.stderr
+
+
+def test_exercises_are_in_sync():
+    result = prodspark("exercises", "--check")
+    assert result.returncode == 0, result.stdout
+
+
+def test_exercises_check_reports_drift(tmp_path):
+    copy = tmp_path / "course"
+    shutil.copytree(ROOT / "solutions", copy / "solutions")
+    shutil.copytree(ROOT / "exercises", copy / "exercises")
+    (copy / "exercises" / "00_setup_orientation.ipynb").write_text("{}")
+    from prodspark.exercises.generate import sync
+
+    assert sync(copy / "solutions", copy / "exercises", write=False) == ["00_setup_orientation.ipynb"]
+    assert sync(copy / "solutions", copy / "exercises") == ["00_setup_orientation.ipynb"]
+    assert sync(copy / "solutions", copy / "exercises", write=False) == []
+
+
+def test_progress_of_the_committed_solutions_is_complete():
+    result = prodspark("progress", "solutions")
+    assert result.returncode == 0
+    total = result.stdout.strip().splitlines()[-1]
+    solved, exercises = total.split()[1].split("/")
+    assert solved == exercises and int(exercises) >= 7, result.stdout
+
+
+def test_progress_of_fresh_exercises_is_zero():
+    result = prodspark("progress")
+    assert result.returncode == 0
+    assert result.stdout.strip().splitlines()[-1].split()[1].startswith("0/")
+
+
+def test_grade_a_room(tmp_path):
+    shutil.copytree(ROOT / "solutions", tmp_path / "ada")
+    shutil.copytree(ROOT / "exercises", tmp_path / "bob")
+    result = prodspark("grade", str(tmp_path), "--csv", str(tmp_path / "grades.csv"))
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()[1:] if line.strip()}
+    assert "passed" in lines["ada"] and "not attempted" in lines["bob"]
+    assert (tmp_path / "grades.csv").read_text().startswith("learner,")
+
+
+def test_grade_needs_a_folder(tmp_path):
+    result = prodspark("grade", str(tmp_path / "missing"))
+    assert result.returncode == 2 and "is not a folder" in result.stderr
