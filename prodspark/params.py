@@ -95,6 +95,7 @@ def check_parameters(
     The result also becomes the context that exercise checks read.
     """
     global _current
+    _show_course_errors_briefly()
     params = CourseParams(
         scale=check_scale(scale),
         seed=check_seed(seed),
@@ -103,7 +104,6 @@ def check_parameters(
         output_dir=check_writable_dir(output_dir, "output_dir", paths.default_output_dir()),
     )
     _current = params
-    _show_course_errors_briefly()
     return params
 
 

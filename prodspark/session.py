@@ -121,13 +121,14 @@ def start_spark(
     if conf is not None and not isinstance(conf, dict):
         raise ParameterError(f"conf must be a dict of Spark settings, got {type(conf).__name__}.")
 
+    masters.ensure_reachable(parsed)  # before touching a running session: a typo must not stop it
+
     active = SparkSession.getActiveSession()
     if active is not None:
         if active.sparkContext.master == parsed.url and not conf:
             return active
         active.stop()  # a different master or settings: static settings need a new session
 
-    masters.ensure_reachable(parsed)
     if parsed.on_this_machine:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     if event_log_dir is True:

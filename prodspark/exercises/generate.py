@@ -115,8 +115,11 @@ def make_exercise(solution: nbformat.NotebookNode, where: str = "notebook") -> n
 
 
 def _clean_metadata(metadata) -> dict:
-    keep = ("kernelspec", "language_info")
-    return {k: v for k, v in metadata.items() if k in keep}
+    """The kernel to run, and the language's name: nothing an execution of the solution changes."""
+    clean = {"kernelspec": metadata["kernelspec"]} if "kernelspec" in metadata else {}
+    if "language_info" in metadata:
+        clean["language_info"] = {"name": metadata["language_info"].get("name", "python")}
+    return clean
 
 
 def render(notebook: nbformat.NotebookNode) -> str:
