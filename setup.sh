@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up the course on this machine, in one command:
 #   a virtual environment (.venv) with the pinned packages, the course's Jupyter kernel,
-#   Delta Lake's jars in the local cache, then an environment check.
+#   Delta Lake's jars in the local cache, the course's data, then an environment check.
 # Needs: Python 3.10+ (3.11 recommended) and Java 17 or 21. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -38,6 +38,9 @@ step "Registering the Jupyter kernel 'production-spark'"
 
 step "Fetching Delta Lake's jars and testing Delta"
 .venv/bin/prodspark fetch-jars
+
+step "Generating the course's data (scale 1, seed 42) into .course/data"
+.venv/bin/prodspark data --if-missing
 
 step "Checking the environment"
 .venv/bin/prodspark check

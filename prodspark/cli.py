@@ -69,15 +69,18 @@ def cmd_fetch_jars(args) -> int:
 
 
 def cmd_data(args) -> int:
-    from prodspark.datagen import DATASETS, generate
+    from prodspark.datagen import DATASETS, ensure_generated, generate
     from prodspark.params import check_parameters
     from prodspark.session import start_spark
 
     params = check_parameters(scale=args.scale, seed=args.seed, master=args.master, data_dir=args.data_dir)
     spark = start_spark(master=params.master, app_name="generate-data", delta=False)
     try:
-        generate(spark, params.data_dir, scale=params.scale, seed=params.seed,
-                 datasets=tuple(args.only or DATASETS))
+        if args.if_missing and not args.only:
+            ensure_generated(spark, params.data_dir, scale=params.scale, seed=params.seed)
+        else:
+            generate(spark, params.data_dir, scale=params.scale, seed=params.seed,
+                     datasets=tuple(args.only or DATASETS))
     finally:
         spark.stop()
     print(f"Data is in {params.data_dir}")
@@ -197,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--master", default="local[*]", help="Spark master URL (default local[*])")
     data.add_argument("--data-dir", default=None, help="output folder (default .course/data)")
     data.add_argument("--only", nargs="+", metavar="DATASET", help="generate only these datasets")
+    data.add_argument("--if-missing", action="store_true",
+                      help="keep data already generated with the same scale and seed")
     data.set_defaults(run=cmd_data)
 
     sub.add_parser("samples", help="rewrite the small samples in datasets/samples").set_defaults(run=cmd_samples)

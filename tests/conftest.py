@@ -8,6 +8,7 @@ import pytest
 
 # Spark binds to loopback in every test, whatever this machine's network looks like.
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")  # silences a pandas-on-Spark warning
 
 
 def pytest_collectstart(collector):
