@@ -139,3 +139,9 @@ def test_grade_builds_a_table_per_learner(tmp_path):
     table = grade(tmp_path).set_index("learner")
     assert table.loc["ada", "solved"] == 2 and table.loc["bob", "solved"] == 0
     assert table.loc["bob", "01.1"] == FAILED and table.loc["bob", "01.2"] == NOT_ATTEMPTED
+
+
+def test_a_name_in_a_comment_or_string_does_not_keep_a_helper_variable():
+    source = "### BEGIN SOLUTION\nruns = [1]\nanswer = len(runs)\n### END SOLUTION\ncheck('01.1', answer)"
+    elsewhere = "master = 'local'  # where Spark runs\nprint('runs')\nprint(f'{answer}')"
+    assert strip_solutions(source, elsewhere) == "# TODO: your code here\nanswer = ...\ncheck('01.1', answer)"

@@ -20,7 +20,9 @@ removed. ``prodspark exercises`` rewrites exercises/; ``--check`` only reports d
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 from pathlib import Path
 
 import nbformat
@@ -78,6 +80,20 @@ def assigned_names(code: str) -> list[str]:
     return names
 
 
+def names_used(code: str) -> set[str]:
+    """Identifiers in code, ignoring comments and plain strings (but not f-string fields)."""
+    names: set[str] = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            if token.type == tokenize.NAME:
+                names.add(token.string)
+            elif token.type == tokenize.STRING and re.match(r"[rRbB]*[fF]", token.string):
+                names.update(re.findall(r"[A-Za-z_]\w*", token.string))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        names.update(re.findall(r"[A-Za-z_]\w*", re.sub(r"#.*", "", code)))
+    return names
+
+
 def strip_solutions(source: str, code_elsewhere: str, where: str = "cell") -> str:
     """Replace each solution block of a cell by its stub."""
     lines = source.split("\n")
@@ -86,7 +102,8 @@ def strip_solutions(source: str, code_elsewhere: str, where: str = "cell") -> st
         indent = re.match(r"\s*", lines[start]).group()
         body = "\n".join(lines[start + 1:end])
         outside = "\n".join(lines[:start] + lines[end + 1:]) + "\n" + code_elsewhere
-        used = [n for n in assigned_names(body) if re.search(rf"\b{re.escape(n)}\b", outside)]
+        elsewhere = names_used(outside)
+        used = [name for name in assigned_names(body) if name in elsewhere]
         stub = [indent + STUB_COMMENT] + [f"{indent}{name} = ..." for name in used]
         lines[start:end + 1] = stub
     return "\n".join(lines)
