@@ -57,7 +57,16 @@ def time_notebook(path: Path, parameters: dict | None = None) -> NotebookTiming:
             except Exception as exc:
                 error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:200]}"
         executed = nbformat.read(output, as_version=4) if output.exists() else nbformat.v4.new_notebook()
-        return NotebookTiming(path.as_posix(), wall.seconds, split_startup(executed, wall.seconds), error)
+        return NotebookTiming(_display(path), wall.seconds, split_startup(executed, wall.seconds), error)
+
+
+def _display(path: Path) -> str:
+    from prodspark.paths import REPO_ROOT
+
+    try:
+        return path.resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def format_table(timings: list[NotebookTiming]) -> str:
