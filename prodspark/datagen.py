@@ -260,13 +260,6 @@ def _check_partitions(num_partitions: object) -> int | None:
     return num_partitions
 
 
-def _check_seed(seed: object) -> int:
-    seed = check_seed(seed)
-    if seed >= 2**63:
-        raise ParameterError(f"seed must be below 2**63 (it is hashed as a 64-bit number), got {seed!r}.")
-    return seed
-
-
 # --------------------------------------------------------------------------- datasets
 
 
@@ -280,7 +273,7 @@ def customers_df(spark: SparkSession, scale: float = 1.0, seed: int = 42, *,
     from pyspark.sql import functions as F
 
     sizes = sizes_for(scale)
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
 
     def u(salt: str) -> Column:
         return _uniform(seed, f"customers.{salt}")
@@ -326,7 +319,7 @@ def merchants_df(spark: SparkSession, scale: float = 1.0, seed: int = 42, *,
     from pyspark.sql import functions as F
 
     sizes = sizes_for(scale)
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
 
     def u(salt: str) -> Column:
         return _uniform(seed, f"merchants.{salt}")
@@ -398,7 +391,7 @@ def transactions_df(spark: SparkSession, scale: float = 1.0, seed: int = 42, *,
     from pyspark.sql import functions as F
 
     sizes = sizes_for(scale)
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     columns = _transaction_columns(seed, sizes, F.col("id"))
     payments = _row_numbers(spark, sizes.transactions, _check_partitions(num_partitions))
     return payments.select(*[column.alias(name) for name, column in columns.items()])
@@ -459,7 +452,7 @@ def _raw_lines(spark: SparkSession, scale: float, seed: int, num_partitions: int
     from pyspark.sql import functions as F
 
     sizes = sizes_for(scale)
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     defects = _raw_defects(spark, seed, sizes, _check_partitions(num_partitions))
 
     # 1. the payment each line carries: raw records continue the numbering of transactions
@@ -623,7 +616,7 @@ def generate(
     """
     import pyspark
 
-    scale, seed = check_scale(scale), _check_seed(seed)
+    scale, seed = check_scale(scale), check_seed(seed)
     names = _check_datasets(datasets)
     folder = check_writable_dir(data_dir, "data_dir", paths.default_data_dir())
     if not overwrite:
@@ -665,7 +658,7 @@ def ensure_generated(spark: SparkSession, data_dir: str | os.PathLike | None, sc
 
     Returns the content of ``_generated.json``. Notebooks call this: a re-run is instant.
     """
-    scale, seed = check_scale(scale), _check_seed(seed)
+    scale, seed = check_scale(scale), check_seed(seed)
     folder = check_writable_dir(data_dir, "data_dir", paths.default_data_dir())
     info = _read_generated(folder)
     complete = (
@@ -738,7 +731,7 @@ def write_samples(spark: SparkSession, out_dir: str | os.PathLike | None = None,
     """
     from pyspark.sql import functions as F
 
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
         raise ParameterError(f"rows must be a whole number 1 or more, got {rows!r}.")
     folder = check_writable_dir(out_dir, "out_dir", paths.REPO_ROOT / "datasets" / "samples")

@@ -57,6 +57,8 @@ def check_seed(seed: object) -> int:
             f"seed must be a whole number 0 or more, such as 42, got {seed!r} "
             f"({type(seed).__name__})."
         )
+    if seed >= 2**63:
+        raise ParameterError(f"seed must be below 2**63 (it is hashed as a 64-bit number), got {seed!r}.")
     return int(seed)
 
 

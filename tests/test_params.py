@@ -17,7 +17,7 @@ def test_bad_scale_is_refused_with_its_value(scale, tmp_path):
     assert repr(scale) in str(error.value) or str(scale) in str(error.value)
 
 
-@pytest.mark.parametrize("seed", [-3, 1.5, "42", False])
+@pytest.mark.parametrize("seed", [-3, 1.5, "42", False, 2**63])
 def test_bad_seed_is_refused(seed, tmp_path):
     with pytest.raises(ParameterError, match="seed"):
         check_parameters(seed=seed, data_dir=tmp_path / "d", output_dir=tmp_path / "o")
