@@ -8,6 +8,7 @@
     prodspark progress [FOLDER]          which exercises your notebooks solve
     prodspark grade SUBMISSIONS          a table of who solved what (one folder per learner)
     prodspark benchmark [NOTEBOOK ...]   per-notebook execution times
+    prodspark cluster start|status|stop  a standalone Spark cluster on 127.0.0.1
     prodspark execute NOTEBOOK ...       run notebooks in place (refresh committed outputs)
     prodspark clean                      remove generated data and scratch files
 """
@@ -176,6 +177,19 @@ def cmd_execute(args) -> int:
     return 0
 
 
+def cmd_cluster(args) -> int:
+    from prodspark import cluster
+
+    if args.action == "start":
+        cluster.start_cluster(workers=args.workers, cores=args.cores, memory=args.memory,
+                              port=args.port, webui_port=args.webui_port)
+    elif args.action == "stop":
+        cluster.stop_cluster()
+    else:
+        print(cluster.cluster_status())
+    return 0
+
+
 def cmd_clean(args) -> int:
     home = paths.course_home()
     if home.exists():
@@ -228,6 +242,15 @@ def build_parser() -> argparse.ArgumentParser:
     execute = sub.add_parser("execute", help="run notebooks in place and save their outputs (maintainers)")
     execute.add_argument("notebooks", nargs="+")
     execute.set_defaults(run=cmd_execute)
+
+    clusters = sub.add_parser("cluster", help="start, stop or show a standalone Spark cluster on 127.0.0.1")
+    clusters.add_argument("action", choices=("start", "stop", "status"))
+    clusters.add_argument("--workers", type=int, default=2, help="number of workers (default 2)")
+    clusters.add_argument("--cores", type=int, default=1, help="cores per worker (default 1)")
+    clusters.add_argument("--memory", default="1g", help="memory per worker, e.g. 512m or 2g (default 1g)")
+    clusters.add_argument("--port", type=int, default=7077, help="master port (default 7077)")
+    clusters.add_argument("--webui-port", type=int, default=8080, help="master web UI port (default 8080)")
+    clusters.set_defaults(run=cmd_cluster)
 
     sub.add_parser("clean", help="remove generated data and scratch files (.course/)").set_defaults(run=cmd_clean)
     return parser
