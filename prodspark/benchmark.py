@@ -9,14 +9,13 @@ including the one that starts Spark) and the work beyond it.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from prodspark.timing import Timer
+from prodspark.paths import display_path
 
 
 @dataclass
@@ -45,28 +44,11 @@ def split_startup(notebook: nbformat.NotebookNode, wall_seconds: float) -> float
 
 
 def time_notebook(path: Path, parameters: dict | None = None) -> NotebookTiming:
-    import papermill
+    from prodspark.runner import run_copy
 
-    with tempfile.TemporaryDirectory(prefix="prodspark-bench-") as scratch:
-        output = Path(scratch) / path.name
-        error = ""
-        with Timer() as wall:
-            try:
-                papermill.execute_notebook(str(path), str(output), parameters=parameters or {},
-                                           cwd=str(path.parent), progress_bar=False)
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:200]}"
-        executed = nbformat.read(output, as_version=4) if output.exists() else nbformat.v4.new_notebook()
-        return NotebookTiming(_display(path), wall.seconds, split_startup(executed, wall.seconds), error)
-
-
-def _display(path: Path) -> str:
-    from prodspark.paths import REPO_ROOT
-
-    try:
-        return path.resolve().relative_to(REPO_ROOT).as_posix()
-    except ValueError:
-        return path.as_posix()
+    run = run_copy(path, parameters)
+    executed = run.notebook or nbformat.v4.new_notebook()
+    return NotebookTiming(display_path(path), run.seconds, split_startup(executed, run.seconds), run.error)
 
 
 def format_table(timings: list[NotebookTiming]) -> str:

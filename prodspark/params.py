@@ -35,8 +35,8 @@ class CourseParams:
     def __str__(self) -> str:
         return (
             f"scale={self.scale:g}, seed={self.seed}, master={self.master}\n"
-            f"data:   {_display_path(self.data_dir)}\n"
-            f"output: {_display_path(self.output_dir)}"
+            f"data:   {paths.display_path(self.data_dir)}\n"
+            f"output: {paths.display_path(self.output_dir)}"
         )
 
 
@@ -112,14 +112,6 @@ def check_parameters(
 def current() -> CourseParams:
     """The parameters of the running notebook (the course defaults if none were checked)."""
     return _current or check_parameters()
-
-
-def _display_path(path: Path) -> str:
-    """Paths inside the repository are shown relative to it, so outputs read the same anywhere."""
-    try:
-        return str(path.relative_to(paths.REPO_ROOT))
-    except ValueError:
-        return str(path)
 
 
 def _show_course_errors_briefly() -> None:

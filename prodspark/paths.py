@@ -38,3 +38,11 @@ def event_log_dir() -> Path:
 
 def log4j_config() -> Path:
     return PACKAGE_DIR / "conf" / "log4j2.properties"
+
+
+def display_path(path: Path) -> str:
+    """A path inside the repository relative to it, so printed paths read the same on any machine."""
+    try:
+        return Path(path).resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return str(path)

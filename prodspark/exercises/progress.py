@@ -9,7 +9,6 @@ an instructor wants when grading submitted files.
 from __future__ import annotations
 
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,21 +63,13 @@ def notebook_progress(path: Path, execute: bool = False, timeout: int = 600) -> 
 
 
 def _execute(path: Path, timeout: int) -> tuple[nbformat.NotebookNode, str]:
-    import papermill
+    from prodspark.runner import run_copy
 
-    with tempfile.TemporaryDirectory(prefix="prodspark-grade-") as scratch:
-        output = Path(scratch) / path.name
-        problem = ""
-        try:
-            papermill.execute_notebook(
-                str(path), str(output), cwd=str(path.parent), progress_bar=False,
-                execution_timeout=timeout, log_output=False,
-            )
-        except Exception as exc:  # a learner's notebook may fail: grade what ran
-            problem = f"stopped: {type(exc).__name__}: {str(exc).strip().splitlines()[-1][:200]}"
-        if not output.exists():
-            return nbformat.read(path, as_version=4), problem or "did not run"
-        return nbformat.read(output, as_version=4), problem
+    run = run_copy(path, timeout=timeout)  # a learner's notebook may fail: grade what ran
+    problem = f"stopped: {run.error}" if run.error else ""
+    if run.notebook is None:
+        return nbformat.read(path, as_version=4), problem or "did not run"
+    return run.notebook, problem
 
 
 def folder_progress(folder: Path, execute: bool = False) -> list[NotebookProgress]:
