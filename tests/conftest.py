@@ -25,9 +25,28 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def spark():
-    """One local Spark session for all unit tests (starting one costs ~10 s here)."""
+    """One local Spark session for all unit tests (starting one costs ~10 s here).
+
+    It runs with the small unified memory of module 03, so memory effects (spill, eviction)
+    show up with small test data.
+    """
+    from prodspark.memory import SMALL_MEMORY
     from prodspark.session import start_spark
 
-    session = start_spark(master="local[2]", app_name="unit-tests", delta=False)
+    session = start_spark(master="local[2]", app_name="unit-tests", delta=False, conf=SMALL_MEMORY)
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def standalone_cluster():
+    """The course's standalone cluster (2 workers, 1 core and 1g each), for notebooks run on it.
+
+    A course cluster that is already running is used as it is and left running.
+    """
+    from prodspark import cluster
+
+    state, started = cluster.ensure_cluster(workers=2, cores=1, memory="1g", progress=lambda line: None)
+    yield state
+    if started:
+        cluster.stop_cluster(progress=lambda line: None)

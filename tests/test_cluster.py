@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from prodspark import cluster
-from prodspark.cluster import ClusterError, ClusterState
+from prodspark.cluster import ClusterError, ClusterState, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,12 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def course_home(tmp_path, monkeypatch):
     monkeypatch.setenv("PRODSPARK_HOME", str(tmp_path / "course"))
     return tmp_path / "course"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.parametrize("kwargs,words", [
@@ -83,6 +77,8 @@ def test_start_use_and_stop_a_real_cluster(course_home):
         assert "registered with the master: 2" in cluster.cluster_status()
         with pytest.raises(ClusterError, match="already running"):
             cluster.start_cluster(port=free_port(), webui_port=free_port())
+        reused, started = cluster.ensure_cluster(progress=lambda line: None)
+        assert (reused.master_pid, started) == (state.master_pid, False), "a running cluster is reused"
         job = subprocess.run([sys.executable, "-c", JOB.format(url=state.master_url)], cwd=ROOT,
                              env={**os.environ, "PRODSPARK_HOME": str(course_home)},
                              capture_output=True, text=True, timeout=300)

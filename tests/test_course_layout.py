@@ -41,7 +41,9 @@ def test_notebook_skeleton(path):
     for name in REQUIRED_PARAMETERS:
         assert re.search(rf"^{name} = ", first_code.source, re.MULTILINE), f"parameter {name} missing"
     assert any("check_parameters(" in c.source for c in code_cells(notebook))
-    assert code_cells(notebook)[-1].source.strip() == "spark.stop()", "end by stopping Spark (frees the UI port)"
+    last = code_cells(notebook)[-1].source.strip()
+    assert last in ("spark.stop()", "release_cluster(spark, started_cluster_here)"), \
+        "end by stopping Spark (frees the UI port), and the cluster the notebook started"
 
 
 @pytest.mark.parametrize("path", LESSONS + SOLUTIONS, ids=lambda p: f"{p.parent.name}/{p.stem}")

@@ -13,8 +13,10 @@ import pandas as pd
 import pytest
 from pyspark.sql import functions as F
 
+from prodspark import plans
 from prodspark.datagen import generate
 from prodspark.exercises import check
+from prodspark.exercises.m02 import PLACES
 from prodspark.exercises.core import FAILED, NOT_ATTEMPTED, PASSED
 from prodspark.exercises.progress import exercise_ids
 from prodspark.params import check_parameters
@@ -26,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def course(spark, tmp_path_factory):
     folder = tmp_path_factory.mktemp("exercise-data")
     params = check_parameters(scale=0.05, seed=3, master="local[2]", data_dir=folder / "data", output_dir=folder / "out")
-    generate(spark, params.data_dir, scale=params.scale, seed=params.seed, datasets=("merchants", "transactions"),
-             progress=lambda line: None)
+    generate(spark, params.data_dir, scale=params.scale, seed=params.seed,
+             datasets=("customers", "merchants", "transactions"), progress=lambda line: None)
     return params
 
 
@@ -56,6 +58,22 @@ MEASURED = pd.DataFrame([
 ])
 
 
+def stages_from_the_plan(query) -> int:
+    """The reasoning the lesson teaches: a stage per shuffle and per broadcast, plus the final stage."""
+    return len(plans.shuffles(query)) + plans.broadcasts(query) + 1
+
+
+def unified_mib(spark) -> float:
+    """M computed from the driver's heap and the session's fraction (the unit tests run locally)."""
+    heap = spark.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory() / 2**20
+    return (heap - 300) * float(spark.conf.get("spark.memory.fraction"))
+
+
+STARTS_A_JOB = {"spark.read.parquet(path)", "df.count()", "df.take(1)"}
+ON_EXECUTORS = {"the body of a Python UDF", "reading the rows of a Parquet file", "writing shuffle files"}
+SMALLER_PARTITIONS = {"spark.sql.adaptive.advisoryPartitionSizeInBytes": "4m", "spark.sql.shuffle.partitions": "64"}
+
+
 def cases(spark, course, transactions):
     """exercise id -> (right answer, [wrong answers of the right type], [answers of a wrong type], evidence)"""
     count = transactions.count()
@@ -64,6 +82,12 @@ def cases(spark, course, transactions):
     off_table = right_table.assign(revenue=right_table["revenue"] * 1.1)
     spark.range(1).count()  # warm-up, as the solution does
     median_job = statistics.median(timeit.repeat(lambda: spark.range(1).count(), number=1, repeat=5))
+    customers = spark.read.parquet(str(course.data_dir / "customers"))
+    merchants = spark.read.parquet(str(course.data_dir / "merchants"))
+    query = transactions.join(customers, "customer_id").groupBy("segment").agg(F.sum("amount").alias("revenue"))
+    stages = stages_from_the_plan(query)
+    memory = unified_mib(spark)
+    sizing = {"executors_per_node": 6, "heap_mib": 19703, "overhead_mib": 1971}
     return {
         "00.1": (count, [count + 1, 0], ["200000", 1.5, True], {}),
         "00.2": (ranked[0], [ranked[-1], ranked[0].replace(day=2), datetime.date(1999, 1, 1)],
@@ -74,12 +98,36 @@ def cases(spark, course, transactions):
                  [spark.createDataFrame(right_table), {"category": []}], {}),
         "01.3": (100000, [1000, 10000, None], ["100000", 1e5], {"results": MEASURED}),
         "01.4": (0.9 / 0.3, [0.3 / 0.9, 30.0], ["3x"], {"results": MEASURED}),
+        "02.1": (stages, [stages - 1, stages + 1], ["3", float(stages)], {"query": query}),
+        "02.2": (STARTS_A_JOB, [STARTS_A_JOB | {"df.cache()"}, STARTS_A_JOB - {"df.take(1)"}, set(),
+                                [*STARTS_A_JOB, "df.collect()"], [*STARTS_A_JOB, 1]],
+                 ["df.count()", {"df.count()": True}], {}),
+        "02.3": (ON_EXECUTORS, [ON_EXECUTORS - {"writing shuffle files"}, set(PLACES), {"the GPU"}],
+                 ["writing shuffle files", dict.fromkeys(ON_EXECUTORS, "executor")], {}),
+        "02.4": ("k8s://https://k8s-api.example.com:6443",
+                 ["https://k8s-api.example.com:6443", "k8s://https://k8s-api.example.com:443",
+                  "spark://k8s-api.example.com:6443", "mesos://k8s-api.example.com:6443"],
+                 [6443, None], {}),
+        "03.1": (memory, [memory * 6, memory * 1.02, 0.0], ["72.4", True], {}),
+        "03.2": (transactions.join(F.broadcast(merchants), "merchant_id"),
+                 [transactions.join(merchants, "merchant_id"),
+                  transactions.where("amount > 100").join(F.broadcast(merchants), "merchant_id"),
+                  transactions],
+                 [transactions.toPandas(), "joined"], {}),
+        "03.3": (sizing, [{**sizing, "executors_per_node": 7}, {**sizing, "overhead_mib": 100},
+                          {**sizing, "heap_mib": 21000}, {**sizing, "heap_mib": 8000}, {**sizing, "heap_mib": "19703"},
+                          {"heap_mib": 19703}],
+                 [[6, 19703, 1971], "6"], {}),
+        "03.4": (SMALLER_PARTITIONS, [{"spark.memory.fraction": "0.5"}, {}, {"spark.sql.shuffle.partitions": "2"}],
+                 ["64", ["spark.sql.shuffle.partitions"]], {}),
     }
 
 
 @pytest.fixture(scope="module")
 def all_cases(spark, course, transactions):
-    return cases(spark, course, transactions)
+    spark.conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")  # as exercise 03.2 sets it
+    yield cases(spark, course, transactions)
+    spark.conf.unset("spark.sql.autoBroadcastJoinThreshold")
 
 
 def solution_exercise_ids():
@@ -128,3 +176,24 @@ def test_wrongly_typed_answers_fail_with_a_message_not_a_traceback(exercise_id, 
 def test_evidence_is_asked_for_when_missing(all_cases):
     verdict = check("01.3", 100000)
     assert verdict.status == FAILED and "results=results" in verdict.message
+
+
+def test_a_query_must_come_with_the_stage_prediction(all_cases):
+    verdict = check("02.1", 3)
+    assert verdict.status == FAILED and "query=query" in verdict.message
+
+
+def test_a_broadcast_chosen_by_the_threshold_does_not_count(all_cases, spark):
+    right = all_cases["03.2"][0]
+    spark.conf.set("spark.sql.autoBroadcastJoinThreshold", "10m")
+    try:
+        verdict = check("03.2", right)
+    finally:
+        spark.conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")
+    assert verdict.status == FAILED and "-1" in verdict.message
+
+
+def test_the_spill_check_leaves_the_sessions_settings_as_they_were(all_cases, spark):
+    before = {key: spark.conf.get(key) for key in SMALLER_PARTITIONS}
+    assert check("03.4", SMALLER_PARTITIONS).status == PASSED
+    assert {key: spark.conf.get(key) for key in SMALLER_PARTITIONS} == before

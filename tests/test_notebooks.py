@@ -2,8 +2,11 @@
 
 nbval (see run-tests.sh) re-executes lessons and solutions with their default parameters and
 compares every output with the committed one. These tests add what nbval cannot see:
-- every lesson and solution also runs with a second parameter set (another seed and scale),
-  and each solution's checks still pass there: checks compute expectations from the data;
+- every lesson also runs with a second parameter set (another seed and scale);
+- the modules about clusters (02, 03) run their lesson and their solutions, with the second
+  parameter set, on a real standalone cluster started by the `standalone_cluster` fixture,
+  and every solution's checks pass there. (The checks of the other modules are run at another
+  seed and scale by tests/test_exercise_checks.py, which costs no notebook run.)
 - every exercise notebook, unsolved, runs to its end and passes none of its checks;
 - a bad parameter stops a notebook at once, with a one-line message naming it.
 """
@@ -40,10 +43,24 @@ def run(path: Path, output: Path, **parameters) -> nbformat.NotebookNode:
     return nbformat.read(output, as_version=4)
 
 
+CLUSTER_MODULES = ("02", "03")  # run on the standalone cluster as well as locally
+
+
+def on_cluster(path: Path) -> bool:
+    return path.name[:2] in CLUSTER_MODULES
+
+
 @pytest.mark.full
-@pytest.mark.parametrize("path", LESSONS + SOLUTIONS, ids=label)
-def test_runs_with_another_seed_and_scale(path, second_data_dir, tmp_path):
-    executed = run(path, tmp_path / path.name, **SECOND_PARAMETERS,
+@pytest.mark.parametrize("path", [p for p in LESSONS if not on_cluster(p)], ids=label)
+def test_lesson_runs_with_another_seed_and_scale(path, second_data_dir, tmp_path):
+    run(path, tmp_path / path.name, **SECOND_PARAMETERS,
+        data_dir=str(second_data_dir), output_dir=str(tmp_path / "output"))
+
+
+@pytest.mark.full
+@pytest.mark.parametrize("path", [p for p in LESSONS + SOLUTIONS if on_cluster(p)], ids=label)
+def test_runs_on_a_standalone_cluster(path, standalone_cluster, second_data_dir, tmp_path):
+    executed = run(path, tmp_path / path.name, **SECOND_PARAMETERS, master=standalone_cluster.master_url,
                    data_dir=str(second_data_dir), output_dir=str(tmp_path / "output"))
     if path in SOLUTIONS:
         verdicts = saved_verdicts(executed)

@@ -1,0 +1,226 @@
+"""What a running Spark application reports about itself, read from its monitoring REST API.
+
+Spark's UI serves the same data as JSON under ``/api/v1``: executors (with ``maxMemory``),
+jobs, stages (task counts, failed tasks, spill bytes) and cached data. The lessons read
+their numbers from here instead of typing them in::
+
+    ui = SparkUI(spark)
+    ui.executors()                       # one dict per executor, the driver included
+    run = trace(spark, lambda: df.count())
+    run.stages_run, run.tasks, run.spilled_bytes
+
+Spark's listener updates this data a moment after a job ends, so :func:`trace` waits until
+the REST API shows every job of the traced action as finished.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from prodspark.errors import CourseError
+
+REST_TIMEOUT_S = 10.0
+_groups = itertools.count(1)
+
+
+class SparkUIError(CourseError):
+    """The application's REST API could not answer."""
+
+
+class SparkUI:
+    """The REST API of the application behind a SparkSession."""
+
+    def __init__(self, spark):
+        self.spark = spark
+        context = spark.sparkContext
+        self.url = context.uiWebUrl
+        if not self.url:
+            raise SparkUIError("This session has no web UI (spark.ui.enabled=false), so its REST API "
+                               "is not available. Start it with the UI enabled.")
+        self.app_id = context.applicationId
+        self.local = context.master.startswith("local")
+
+    def get(self, path: str) -> Any:
+        address = f"{self.url}/api/v1/applications/{self.app_id}/{path.lstrip('/')}"
+        try:
+            with urllib.request.urlopen(address, timeout=REST_TIMEOUT_S) as response:
+                return json.load(response)
+        except (urllib.error.URLError, OSError) as exc:
+            raise SparkUIError(f"Spark's REST API did not answer {address}: {exc}") from exc
+
+    def executors(self, include_dead: bool = False) -> list[dict]:
+        """Every executor of the application; the driver appears as id ``"driver"``."""
+        return self.get("allexecutors" if include_dead else "executors")
+
+    def task_executors(self) -> list[dict]:
+        """The executors that run tasks: the driver itself in local mode, the others otherwise."""
+        executors = self.executors()
+        if self.local:
+            return [e for e in executors if e["id"] == "driver"]
+        return [e for e in executors if e["id"] != "driver"]
+
+    def job(self, job_id: int) -> dict:
+        return self.get(f"jobs/{job_id}")
+
+    def stage_attempts(self, stage_id: int) -> list[dict]:
+        """Every attempt of a stage (a stage is re-attempted when shuffle output is lost)."""
+        return self.get(f"stages/{stage_id}")
+
+    def cached(self) -> list[dict]:
+        """What is cached now: one entry per cached RDD or DataFrame, with memory and disk used."""
+        return self.get("storage/rdd")
+
+
+@dataclass
+class Trace:
+    """The jobs, stages and tasks that one action ran, as the REST API reports them."""
+
+    description: str
+    seconds: float
+    result: Any
+    jobs: list[dict] = field(default_factory=list)
+    stages: list[dict] = field(default_factory=list)  # one entry per stage attempt
+
+    @property
+    def stages_run(self) -> int:
+        """Distinct stages that ran (skipped stages reuse shuffle output and run nothing)."""
+        return len({s["stageId"] for s in self.stages if s["status"] != "SKIPPED"})
+
+    @property
+    def stages_skipped(self) -> int:
+        ran = {s["stageId"] for s in self.stages if s["status"] != "SKIPPED"}
+        return len({s["stageId"] for s in self.stages} - ran)
+
+    @property
+    def tasks(self) -> int:
+        """Tasks of the stages that ran, one per partition (retries not counted)."""
+        return sum(s["numTasks"] for s in self.stages if s["status"] != "SKIPPED" and s["attemptId"] == 0)
+
+    @property
+    def failed_tasks(self) -> int:
+        return sum(s["numFailedTasks"] for s in self.stages)
+
+    @property
+    def spilled_bytes(self) -> int:
+        """Bytes spilled from memory, as sized in memory (the larger of Spark's two spill figures)."""
+        return sum(s["memoryBytesSpilled"] for s in self.stages)
+
+    @property
+    def disk_spilled_bytes(self) -> int:
+        """The same spill, as written to disk (serialised and compressed)."""
+        return sum(s["diskBytesSpilled"] for s in self.stages)
+
+    def stage_table(self):
+        """One row per stage attempt: what ran, how many tasks, failures and spill (pandas)."""
+        import pandas as pd
+
+        rows = [{"job": _job_of(self.jobs, s["stageId"]), "stage": s["stageId"], "attempt": s["attemptId"],
+                 "status": s["status"], "tasks": s["numTasks"], "failed tasks": s["numFailedTasks"],
+                 "spilled MiB": round(s["memoryBytesSpilled"] / 2**20, 1),
+                 "shuffle write MiB": round(s["shuffleWriteBytes"] / 2**20, 2)}
+                for s in sorted(self.stages, key=lambda s: (s["stageId"], s["attemptId"]))]
+        return pd.DataFrame(rows).set_index(["job", "stage"])
+
+    def summary(self) -> str:
+        return (f"{len(self.jobs)} job(s), {self.stages_run} stage(s) run, {self.stages_skipped} skipped, "
+                f"{self.tasks} task(s), {self.failed_tasks} failed")
+
+
+def _job_of(jobs: list[dict], stage_id: int) -> int:
+    return min(j["jobId"] for j in jobs if stage_id in j["stageIds"])
+
+
+def trace(spark, action: Callable[[], Any], description: str = "") -> Trace:
+    """Run ``action`` (a function that triggers Spark jobs) and read back what it ran."""
+    group = f"prodspark-trace-{next(_groups)}"
+    context = spark.sparkContext
+    context.setJobGroup(group, description or group)
+    start = time.perf_counter()
+    try:
+        result = action()
+    finally:
+        seconds = time.perf_counter() - start
+        context.setLocalProperty("spark.jobGroup.id", None)
+        context.setLocalProperty("spark.job.description", None)
+    return read_trace(spark, group, description, seconds, result)
+
+
+def read_trace(spark, group: str, description: str = "", seconds: float = float("nan"),
+               result: Any = None) -> Trace:
+    """The jobs and stages of a job group, once the REST API shows all of them finished."""
+    ui = SparkUI(spark)
+    job_ids = sorted(spark.sparkContext.statusTracker().getJobIdsForGroup(group))
+    deadline = time.monotonic() + REST_TIMEOUT_S
+    while True:
+        try:  # a job the listener has not recorded yet answers 404: ask again
+            jobs = [ui.job(job_id) for job_id in job_ids]
+            stage_ids = sorted({s for job in jobs for s in job["stageIds"]})
+            stages = [attempt for stage_id in stage_ids for attempt in ui.stage_attempts(stage_id)]
+            settled = (all(job["status"] != "RUNNING" for job in jobs)
+                       and all(stage["status"] not in ("ACTIVE", "PENDING") for stage in stages))
+        except SparkUIError:
+            if time.monotonic() > deadline:
+                raise
+            settled = False
+        if settled:
+            return Trace(description or group, seconds, result, jobs, stages)
+        if time.monotonic() > deadline:
+            raise SparkUIError(f"Spark's REST API still shows jobs {job_ids} as running "
+                               f"{REST_TIMEOUT_S:.0f} s after they ended.")
+        time.sleep(0.2)
+
+
+class BackgroundTrace:
+    """An action traced in a background thread, so the notebook can act while it runs."""
+
+    def __init__(self, spark, action: Callable[[], Any], description: str = ""):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._future = self._pool.submit(trace, spark, action, description)
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def result(self, timeout: float | None = None) -> Trace:
+        try:
+            return self._future.result(timeout)
+        finally:
+            self._pool.shutdown(wait=False)
+
+
+def trace_in_background(spark, action: Callable[[], Any], description: str = "") -> BackgroundTrace:
+    """Start ``action`` in a thread; ``.result()`` waits for it and returns its :class:`Trace`."""
+    return BackgroundTrace(spark, action, description)
+
+
+def wait_for_executors(spark, count: int, timeout: float = 60.0) -> list[dict]:
+    """Wait until ``count`` executors run tasks for this session (a cluster starts them after the app)."""
+    ui = SparkUI(spark)
+    deadline = time.monotonic() + timeout
+    while True:
+        executors = ui.task_executors()
+        if len(executors) >= count:
+            return executors
+        if time.monotonic() > deadline:
+            raise SparkUIError(f"only {len(executors)} of {count} executor(s) registered after {timeout:.0f} s. "
+                               "Does the cluster have enough free cores and memory for this application?")
+        time.sleep(0.2)
+
+
+def wait_for_busy_executor(spark, timeout: float = 30.0) -> str:
+    """The id of an executor (not the driver) that is running a task now."""
+    ui = SparkUI(spark)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = [e["id"] for e in ui.task_executors() if e["id"] != "driver" and e["activeTasks"] > 0]
+        if busy:
+            return sorted(busy)[0]
+        time.sleep(0.1)
+    raise SparkUIError(f"no executor was running a task within {timeout:.0f} s.")
