@@ -195,9 +195,9 @@ _CACHED_BYTES_PER_ROW = 64
 
 def unified_capacity(spark) -> int:
     """The unified memory of all the JVMs that run tasks, summed, as the REST API reports it."""
-    from prodspark.sparkui import SparkUI
+    from prodspark.sparkui import wait_for_executors
 
-    return sum(e["maxMemory"] for e in SparkUI(spark).task_executors())
+    return sum(e["maxMemory"] for e in wait_for_executors(spark, 1))
 
 
 def pressure_frame(spark, target_bytes: int, partitions: int = 8):

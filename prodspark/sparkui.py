@@ -72,6 +72,14 @@ class SparkUI:
         """Every attempt of a stage (a stage is re-attempted when shuffle output is lost)."""
         return self.get(f"stages/{stage_id}")
 
+    def tasks(self, stage_id: int, attempt_id: int = 0) -> list[dict]:
+        """Every task of one stage attempt, with its duration and metrics."""
+        return self.get(f"stages/{stage_id}/{attempt_id}/taskList?length=1000000")
+
+    def sql_executions(self) -> list[dict]:
+        """Every SQL query the application ran, with the metrics of each plan node."""
+        return self.get("sql?details=true&planDescription=false&length=1000000")
+
     def cached(self) -> list[dict]:
         """What is cached now: one entry per cached RDD or DataFrame, with memory and disk used."""
         return self.get("storage/rdd")
@@ -86,6 +94,17 @@ class Trace:
     result: Any
     jobs: list[dict] = field(default_factory=list)
     stages: list[dict] = field(default_factory=list)  # one entry per stage attempt
+    sql: list[dict] = field(default_factory=list)  # the SQL executions behind the jobs
+
+    def metric(self, name: str) -> int:
+        """A plan metric summed over the traced queries, e.g. "number of files read"."""
+        total = 0
+        for execution in self.sql:
+            for node in execution.get("nodes", []):
+                for metric in node.get("metrics", []):
+                    if metric["name"] == name:
+                        total += _metric_number(metric["value"])
+        return total
 
     @property
     def stages_run(self) -> int:
@@ -132,6 +151,21 @@ class Trace:
                 f"{self.tasks} task(s), {self.failed_tasks} failed")
 
 
+def _sql_of(ui: SparkUI, job_ids: set[int]) -> list[dict]:
+    return [e for e in ui.sql_executions()
+            if job_ids & set(e.get("successJobIds", []) + e.get("failedJobIds", []) + e.get("runningJobIds", []))]
+
+
+def _metric_number(value: str) -> int:
+    """The number in a metric's display value: "12" or "1,234" (sums; not the min/med/max lines)."""
+    first = value.strip().splitlines()[0] if value.strip() else "0"
+    digits = first.replace(",", "").split()[0]
+    try:
+        return int(float(digits))
+    except ValueError:
+        return 0
+
+
 def _job_of(jobs: list[dict], stage_id: int) -> int:
     return min(j["jobId"] for j in jobs if stage_id in j["stageIds"])
 
@@ -169,7 +203,10 @@ def read_trace(spark, group: str, description: str = "", seconds: float = float(
                 raise
             settled = False
         if settled:
-            return Trace(description or group, seconds, result, jobs, stages)
+            sql = _sql_of(ui, set(job_ids)) if job_ids else []
+            if all(e.get("status") != "RUNNING" for e in sql):
+                return Trace(description or group, seconds, result, jobs, stages, sql)
+            settled = False
         if time.monotonic() > deadline:
             raise SparkUIError(f"Spark's REST API still shows jobs {job_ids} as running "
                                f"{REST_TIMEOUT_S:.0f} s after they ended.")
@@ -200,13 +237,22 @@ def trace_in_background(spark, action: Callable[[], Any], description: str = "")
     return BackgroundTrace(spark, action, description)
 
 
-def wait_for_executors(spark, count: int, timeout: float = 60.0) -> list[dict]:
-    """Wait until ``count`` executors run tasks for this session (a cluster starts them after the app)."""
+def wait_for_executors(spark, count: int, timeout: float = 60.0, settle: float = 1.5) -> list[dict]:
+    """Wait until at least ``count`` executors are ready to run tasks; return every ready one.
+
+    Ready means registered with their memory: an executor is listed a moment before its
+    block manager reports ``maxMemory``. On a cluster, executors start one by one after the
+    application, so the list must also stay the same for ``settle`` seconds.
+    """
     ui = SparkUI(spark)
     deadline = time.monotonic() + timeout
+    seen, stable_since = None, time.monotonic()
     while True:
-        executors = ui.task_executors()
-        if len(executors) >= count:
+        executors = [e for e in ui.task_executors() if e.get("maxMemory", 0) > 0]
+        ids = sorted(e["id"] for e in executors)
+        if ids != seen:
+            seen, stable_since = ids, time.monotonic()
+        if len(executors) >= count and (ui.local or time.monotonic() - stable_since >= settle):
             return executors
         if time.monotonic() > deadline:
             raise SparkUIError(f"only {len(executors)} of {count} executor(s) registered after {timeout:.0f} s. "
