@@ -9,6 +9,7 @@ from pyspark.sql import DataFrame
 
 from prodspark import layout
 from prodspark.exercises.core import Wrong, exercise
+from prodspark.session import runtime_conf
 
 TARGET_BYTES = 256 * 1024
 
@@ -56,22 +57,13 @@ def fix_skew(answer: DataFrame, ctx) -> str:
     if missing:
         raise Wrong(f"the join lacks column(s) {sorted(missing)}.")
     spark = ctx.spark
-    before = {key: spark.conf.get(key, None) for key in SKEW_SETTINGS}
-    try:
-        for key, value in SKEW_SETTINGS.items():
-            spark.conf.set(key, value)
+    with runtime_conf(spark, SKEW_SETTINGS):
         transactions = _read(ctx, "transactions")
         reference = transactions.join(_read(ctx, "merchants").select("merchant_id", "category"), "merchant_id")
         if _fingerprint(answer) != _fingerprint(reference):
             raise Wrong("the join's rows differ from transactions joined to merchants (count or amount "
                         "per category): a salted join must give the same result.")
         skewed, mine = _join_skew(spark, reference), _join_skew(spark, answer)
-    finally:
-        for key, value in before.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
     if mine > skewed / 2:
         raise Wrong(f"max / median records per task is {mine:.1f}; the plain join's is {skewed:.1f}. "
                     "Aim for half or less.")
