@@ -52,8 +52,9 @@ SPARK_PROVIDED_JARS = (
     "org.xerial.snappy:snappy-java",
 )
 
-# Shuffle partitions for the embedded mode: Spark's default of 200 is sized for clusters;
-# on a laptop it makes every small shuffle write 200 files per task.
+# Shuffle partitions when everything runs on this machine (local mode, or the course's
+# cluster on 127.0.0.1): Spark's default of 200 is sized for clusters of many machines; on a
+# laptop it makes every small shuffle write 200 blocks per task. A remote cluster keeps 200.
 LOCAL_SHUFFLE_PARTITIONS = 8
 
 
@@ -86,7 +87,6 @@ def course_conf(master: masters.Master, *, delta: bool, event_log_dir: Path | No
         conf["spark.driver.host"] = "127.0.0.1"
         conf["spark.driver.bindAddress"] = "127.0.0.1"
         conf["spark.executor.extraJavaOptions"] = java_options[0]
-    if master.kind == "local":
         conf["spark.sql.shuffle.partitions"] = str(LOCAL_SHUFFLE_PARTITIONS)
         conf["spark.databricks.delta.snapshotPartitions"] = "2"
     if delta:

@@ -49,9 +49,16 @@ def test_delta_settings_and_excluded_duplicates():
     assert len(SPARK_PROVIDED_JARS) == len(set(SPARK_PROVIDED_JARS))
 
 
-def test_remote_cluster_is_not_bound_to_loopback():
+def test_remote_cluster_is_not_bound_to_loopback_and_keeps_its_shuffle_partitions():
     conf = course_conf(parse_master("spark://spark-master.example:7077"), delta=False, event_log_dir=None)
     assert "spark.driver.host" not in conf and "spark.driver.bindAddress" not in conf
+    assert "spark.sql.shuffle.partitions" not in conf
+
+
+@pytest.mark.parametrize("url", ["local[*]", "spark://127.0.0.1:7077"])
+def test_this_machine_gets_few_shuffle_partitions(url):
+    conf = course_conf(parse_master(url), delta=False, event_log_dir=None)
+    assert conf["spark.sql.shuffle.partitions"] == "8" and conf["spark.driver.host"] == "127.0.0.1"
 
 
 def test_event_logs_go_to_the_given_folder(tmp_path):
