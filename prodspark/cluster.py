@@ -24,6 +24,8 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import psutil
+
 from prodspark import paths
 from prodspark.errors import CourseError
 
@@ -80,14 +82,10 @@ def read_state() -> ClusterState | None:
 def _is_ours(pid: int, java_class: str) -> bool:
     """True if ``pid`` is alive and is still the JVM running ``java_class`` we started."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        try:
-            os.kill(pid, 0)  # no /proc (macOS): alive is the best we can tell
-        except OSError:
-            return False
-        return True
-    return java_class in cmdline.split("\0")
+        process = psutil.Process(pid)
+        return process.status() != psutil.STATUS_ZOMBIE and java_class in process.cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
 
 
 def _port_free(port: int) -> bool:
@@ -136,8 +134,8 @@ def start_cluster(workers: int = 2, cores: int = 1, memory: str = "1g",
             raise ClusterError(f"{name} must be a whole number 1 or more, got {value!r}.")
     if not isinstance(memory, str) or not memory[:-1].isdigit() or memory[-1].lower() not in "mg":
         raise ClusterError(f"memory must look like 512m or 2g, got {memory!r}.")
-    running = read_state()
-    if running and _is_ours(running.master_pid, MASTER_CLASS):
+    running = running_cluster()
+    if running is not None:
         raise ClusterError(f"the course's cluster is already running: {running}. "
                            "Stop it first with `prodspark cluster stop`.")
     for name, value in (("port", port), ("webui_port", webui_port)):

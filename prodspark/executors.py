@@ -78,7 +78,7 @@ def kill_executor(spark, executor_id: str) -> ExecutorProcess:
 def wait_until_gone(pids, timeout: float = 15.0) -> list[int]:
     """Wait for the given processes to exit; return those still running after ``timeout``."""
     deadline = time.monotonic() + timeout
-    alive = [pid for pid in pids if psutil.pid_exists(pid)]
+    alive = [pid for pid in pids if _running(pid)]
     while alive and time.monotonic() < deadline:
         time.sleep(0.2)
         alive = [pid for pid in alive if _running(pid)]

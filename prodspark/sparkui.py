@@ -211,7 +211,6 @@ def read_trace(spark, group: str, description: str = "", seconds: float = float(
             sql = _sql_of(ui, set(job_ids)) if job_ids else []
             if all(e.get("status") != "RUNNING" for e in sql):
                 return Trace(description or group, seconds, result, jobs, stages, sql)
-            settled = False
         if time.monotonic() > deadline:
             raise SparkUIError(f"Spark's REST API still shows jobs {job_ids} as running "
                                f"{REST_TIMEOUT_S:.0f} s after they ended.")
