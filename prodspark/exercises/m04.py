@@ -36,17 +36,19 @@ def target_size(answer: DataFrame, ctx) -> str:
     return f"{partitions} partitions of about {files_bytes / partitions / 1024:.0f} KiB of files each."
 
 
-def _join_skew(spark, joined: DataFrame) -> float:
-    from prodspark.sparkui import trace
-
-    run = trace(spark, lambda: joined.write.format("noop").mode("overwrite").save(), "check 04.2")
-    return layout.skew_ratio(layout.stage_tasks(spark, run, layout.busiest_stage(run))["records"])
-
-
 def _fingerprint(df: DataFrame):
+    """Rows and amount per category: equal for two joins that give the same result."""
     from pyspark.sql import functions as F
 
     return sorted(tuple(r) for r in df.groupBy("category").agg(F.count("*"), F.sum("amount")).collect())
+
+
+def _measured_join(spark, joined: DataFrame) -> tuple[list, float]:
+    """One run of a join: its fingerprint, and the join stage's max / median records per task."""
+    from prodspark.sparkui import trace
+
+    run = trace(spark, lambda: _fingerprint(joined), "check 04.2")
+    return run.result, layout.skew_ratio(layout.stage_tasks(spark, run, layout.busiest_stage(run))["records"])
 
 
 @exercise("04.2", "Fix a skewed join", expects=DataFrame, expects_text="a Spark DataFrame (the join)",
@@ -58,12 +60,13 @@ def fix_skew(answer: DataFrame, ctx) -> str:
         raise Wrong(f"the join lacks column(s) {sorted(missing)}.")
     spark = ctx.spark
     with runtime_conf(spark, SKEW_SETTINGS):
-        transactions = _read(ctx, "transactions")
-        reference = transactions.join(_read(ctx, "merchants").select("merchant_id", "category"), "merchant_id")
-        if _fingerprint(answer) != _fingerprint(reference):
-            raise Wrong("the join's rows differ from transactions joined to merchants (count or amount "
-                        "per category): a salted join must give the same result.")
-        skewed, mine = _join_skew(spark, reference), _join_skew(spark, answer)
+        reference = _read(ctx, "transactions").join(_read(ctx, "merchants").select("merchant_id", "category"),
+                                                    "merchant_id")
+        expected, skewed = _measured_join(spark, reference)
+        result, mine = _measured_join(spark, answer)
+    if result != expected:
+        raise Wrong("the join's rows differ from transactions joined to merchants (count or amount "
+                    "per category): a salted join must give the same result.")
     if mine > skewed / 2:
         raise Wrong(f"max / median records per task is {mine:.1f}; the plain join's is {skewed:.1f}. "
                     "Aim for half or less.")
@@ -133,9 +136,9 @@ def prove_zorder(answer: str, ctx) -> str:
     if not (path / "_delta_log").is_dir():
         raise Wrong(f"{path} is not a Delta table.")
     table = DeltaTable.forPath(ctx.spark, str(path))
-    zordered = [json.loads(row["operationParameters"].get("zOrderBy", "[]"))
-                for row in table.history().where("operation = 'OPTIMIZE'").collect()]
-    if not any(answer in columns for columns in zordered):
+    optimized = [row["version"] for row in table.history().where("operation = 'OPTIMIZE'").collect()
+                 if answer in json.loads(row["operationParameters"].get("zOrderBy", "[]"))]
+    if not optimized:
         raise Wrong(f"the table's history has no OPTIMIZE with ZORDER BY {answer!r}.")
     if answer != "customer_id":
         raise Wrong(f"queries look up customers: Z-ordering by {answer} does not cluster customer_id.")
@@ -145,8 +148,16 @@ def prove_zorder(answer: str, ctx) -> str:
                     "spark.databricks.delta.optimize.maxFileSize before OPTIMIZE.")
     data = ctx.spark.read.format("delta").load(str(path))
     customer = data.agg(F.min("customer_id")).first()[0]
-    run = trace(ctx.spark, lambda: data.where(F.col("customer_id") == customer).count(), "check 04.4")
-    read = run.metric("number of files read")
-    if read >= files:
-        raise Wrong(f"a one-customer query still reads all {files} files.")
-    return f"a one-customer query reads {read} of the table's {files} files."
+    before_version = max(optimized) - 1  # the table as it was just before it was Z-ordered
+    earlier = ctx.spark.read.format("delta").option("versionAsOf", before_version).load(str(path))
+
+    def files_read(df) -> int:
+        run = trace(ctx.spark, lambda: df.where(F.col("customer_id") == customer).count(), "check 04.4")
+        return run.metric("number of files read")
+
+    read, read_before = files_read(data), files_read(earlier)
+    if read >= files or read >= read_before:
+        raise Wrong(f"a one-customer query reads {read} of the table's {files} files; before the Z-order "
+                    f"(version {before_version}) it read {read_before}.")
+    return (f"a one-customer query reads {read} of the table's {files} files; before the Z-order "
+            f"(version {before_version}) it read {read_before}.")
