@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the course's tests.
 #   ./run-tests.sh          the full suite: unit tests, every notebook under nbval,
-#                           a second parameter set under papermill, the exercises unsolved
+#                           a second parameter set under papermill (on a standalone cluster
+#                           from module 02 on), one exercise notebook unsolved
 #   ./run-tests.sh quick    the quick tier: unit tests and the orientation notebook
 # Extra arguments go to pytest, e.g. ./run-tests.sh quick -x -k exercises
 set -euo pipefail

@@ -32,6 +32,7 @@ def run_copy(path: Path, parameters: dict | None = None, timeout: int | None = N
             try:
                 papermill.execute_notebook(str(path), str(output), parameters=parameters or {},
                                            cwd=str(path.parent), progress_bar=False,
+                                           request_save_on_cell_execute=False,
                                            execution_timeout=timeout, log_output=False)
             except Exception as exc:  # a failing notebook is a result, not a crash
                 error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:200]}"

@@ -15,6 +15,7 @@ One call gives every notebook the same, production-like session:
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from prodspark import masters, paths
@@ -190,3 +191,26 @@ def delta_jars_cached() -> bool:
     return (ivy_jars_dir() / f"{group}_{artifact}-{version}.jar").exists()
 
 
+
+
+@contextmanager
+def runtime_conf(spark, settings: dict[str, object]):
+    """Apply runtime (SQL) settings inside a ``with`` block, then put the previous values back.
+
+    A value of None means the value the session was launched with (or Spark's default).
+    """
+    launched = dict(spark.sparkContext.getConf().getAll())
+    before = {key: spark.conf.get(key, None) for key in settings}
+
+    def apply(values):
+        for key, value in values.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, str(value))
+
+    try:
+        apply({key: launched.get(key) if value is None else value for key, value in settings.items()})
+        yield spark
+    finally:
+        apply(before)

@@ -96,12 +96,17 @@ class Trace:
     stages: list[dict] = field(default_factory=list)  # one entry per stage attempt
     sql: list[dict] = field(default_factory=list)  # the SQL executions behind the jobs
 
-    def metric(self, name: str) -> int:
-        """A plan metric summed over the traced queries, e.g. "number of files read"."""
+    def metric(self, name: str, node: str = "") -> int:
+        """A plan metric summed over the traced queries, e.g. "number of files read".
+
+        node: only plan nodes whose name starts with this, e.g. "Scan parquet".
+        """
         total = 0
         for execution in self.sql:
-            for node in execution.get("nodes", []):
-                for metric in node.get("metrics", []):
+            for plan_node in execution.get("nodes", []):
+                if not plan_node.get("nodeName", "").startswith(node):
+                    continue
+                for metric in plan_node.get("metrics", []):
                     if metric["name"] == name:
                         total += _metric_number(metric["value"])
         return total
@@ -209,7 +214,7 @@ def read_trace(spark, group: str, description: str = "", seconds: float = float(
         if time.monotonic() > deadline:
             raise SparkUIError(f"Spark's REST API still shows jobs {job_ids} as running "
                                f"{REST_TIMEOUT_S:.0f} s after they ended.")
-        time.sleep(0.2)
+        time.sleep(0.05)
 
 
 class BackgroundTrace:

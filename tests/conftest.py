@@ -27,13 +27,13 @@ def pytest_collection_modifyitems(items):
 def spark():
     """One local Spark session for all unit tests (starting one costs ~10 s here).
 
-    It runs with the small unified memory of module 03, so memory effects (spill, eviction)
-    show up with small test data.
+    It runs with Delta Lake and with the small unified memory of module 03, so memory effects
+    (spill, eviction) show up with small test data.
     """
     from prodspark.memory import SMALL_MEMORY
     from prodspark.session import start_spark
 
-    session = start_spark(master="local[2]", app_name="unit-tests", delta=False, conf=SMALL_MEMORY)
+    session = start_spark(master="local[2]", app_name="unit-tests", conf=SMALL_MEMORY)
     yield session
     session.stop()
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from pyspark.sql import functions as F
 
-from prodspark import plans
+from prodspark import layout, plans
 from prodspark.datagen import generate
 from prodspark.exercises import check
 from prodspark.exercises.m02 import PLACES
@@ -74,6 +74,22 @@ ON_EXECUTORS = {"the body of a Python UDF", "reading the rows of a Parquet file"
 SMALLER_PARTITIONS = {"spark.sql.adaptive.advisoryPartitionSizeInBytes": "4m", "spark.sql.shuffle.partitions": "64"}
 
 
+def layouts(spark, transactions, folder):
+    """A table partitioned by month (exercise 04.3) and a Z-ordered Delta table (04.4), as solved."""
+    from delta.tables import DeltaTable
+
+    monthly = folder / "by_month"
+    (transactions.withColumn("month", F.trunc("transaction_date", "month")).repartition("month")
+     .write.mode("overwrite").partitionBy("month").parquet(str(monthly)))
+    zordered = folder / "zordered"
+    transactions.repartition(8).write.format("delta").mode("overwrite").save(str(zordered))
+    spark.conf.set("spark.databricks.delta.optimize.maxFileSize",
+                   str(sum(f.stat().st_size for f in layout.data_files(zordered)) // 4))
+    DeltaTable.forPath(spark, str(zordered)).optimize().executeZOrderBy("customer_id")
+    spark.conf.unset("spark.databricks.delta.optimize.maxFileSize")
+    return monthly, zordered
+
+
 def cases(spark, course, transactions):
     """exercise id -> (right answer, [wrong answers of the right type], [answers of a wrong type], evidence)"""
     count = transactions.count()
@@ -87,6 +103,13 @@ def cases(spark, course, transactions):
     query = transactions.join(customers, "customer_id").groupBy("segment").agg(F.sum("amount").alias("revenue"))
     stages = stages_from_the_plan(query)
     memory = unified_mib(spark)
+    files_bytes = sum(f.stat().st_size for f in layout.data_files(course.data_dir / "transactions"))
+    sized = layout.partitions_for(files_bytes, 256 * 1024)
+    category = merchants.select("merchant_id", "category")
+    salted = (transactions.withColumn("salt", (F.rand(seed=1) * 8).cast("int"))
+              .join(category.crossJoin(spark.range(8).select(F.col("id").cast("int").alias("salt"))),
+                    ["merchant_id", "salt"]).drop("salt"))
+    monthly, zordered = layouts(spark, transactions, course.output_dir)
     sizing = {"executors_per_node": 6, "heap_mib": 19703, "overhead_mib": 1971}
     return {
         "00.1": (count, [count + 1, 0], ["200000", 1.5, True], {}),
@@ -118,6 +141,13 @@ def cases(spark, course, transactions):
                           {**sizing, "heap_mib": 21000}, {**sizing, "heap_mib": 8000}, {**sizing, "heap_mib": "19703"},
                           {"heap_mib": 19703}],
                  [[6, 19703, 1971], "6"], {}),
+        "04.1": (transactions.repartition(sized), [transactions.repartition(sized + 5), transactions.coalesce(1)
+                                                   if sized > 3 else transactions.repartition(sized + 9)],
+                 [sized, "transactions"], {}),
+        "04.2": (salted, [transactions.join(category, "merchant_id"), salted.where("amount > 10"), transactions],
+                 [salted.toPandas(), None], {}),
+        "04.3": ("month", ["transaction_date", "Month"], [["month"], None], {"path": monthly}),
+        "04.4": ("customer_id", ["amount", "merchant_id"], [["customer_id"], 1], {"path": zordered}),
         "03.4": (SMALLER_PARTITIONS, [{"spark.memory.fraction": "0.5"}, {}, {"spark.sql.shuffle.partitions": "2"}],
                  ["64", ["spark.sql.shuffle.partitions"]], {}),
     }
@@ -197,3 +227,25 @@ def test_the_spill_check_leaves_the_sessions_settings_as_they_were(all_cases, sp
     before = {key: spark.conf.get(key) for key in SMALLER_PARTITIONS}
     assert check("03.4", SMALLER_PARTITIONS).status == PASSED
     assert {key: spark.conf.get(key) for key in SMALLER_PARTITIONS} == before
+
+
+def test_timestamp_partition_folders_are_not_accepted_as_months(spark, course, transactions):
+    path = course.output_dir / "by_timestamp"
+    (transactions.withColumn("month", F.date_trunc("month", "transaction_date"))
+     .write.mode("overwrite").partitionBy("month").parquet(str(path)))
+    verdict = check("04.3", "month", path=path)
+    assert verdict.status == FAILED and "not dates" in verdict.message
+
+
+def test_an_unpartitioned_table_does_not_prove_pruning(spark, course, transactions):
+    path = course.output_dir / "flat"
+    transactions.write.mode("overwrite").parquet(str(path))
+    verdict = check("04.3", "month", path=path)
+    assert verdict.status == FAILED and "no partition folders" in verdict.message
+
+
+def test_a_table_without_zorder_does_not_pass(spark, course, transactions):
+    path = course.output_dir / "random_delta"
+    transactions.repartition(8).write.format("delta").mode("overwrite").save(str(path))
+    verdict = check("04.4", "customer_id", path=path)
+    assert verdict.status == FAILED and "no OPTIMIZE with ZORDER BY" in verdict.message

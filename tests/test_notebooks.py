@@ -2,15 +2,18 @@
 
 nbval (see run-tests.sh) re-executes lessons and solutions with their default parameters and
 compares every output with the committed one. These tests add what nbval cannot see:
-- every lesson also runs with a second parameter set (another seed and scale);
-- the modules about clusters (02, 03) run their lesson and their solutions, with the second
-  parameter set, on a real standalone cluster started by the `standalone_cluster` fixture,
-  and every solution's checks pass there. (The checks of the other modules are run at another
-  seed and scale by tests/test_exercise_checks.py, which costs no notebook run.)
-- every exercise notebook, unsolved, runs to its end and passes none of its checks;
+- every lesson also runs with a second parameter set (another seed and scale); from module 02
+  on, it runs on a real standalone cluster started by the `standalone_cluster` fixture;
+- the solutions of module 03, whose checks read executors' memory, run there too and must pass.
+  (The checks of every module are run at another seed and scale, right and wrong, by
+  tests/test_exercise_checks.py, which costs no notebook run.)
+- an exercise notebook differs from its solution only in its stubs: no cell outside the
+  stubs uses a stubbed answer except to pass it to check(...), which says "not attempted"
+  for ... (tests/test_exercise_checks.py); one unsolved notebook is run to prove it;
 - a bad parameter stops a notebook at once, with a one-line message naming it.
 """
 
+import ast
 from pathlib import Path
 
 import nbformat
@@ -18,6 +21,7 @@ import papermill
 import pytest
 
 from prodspark.exercises.core import NOT_ATTEMPTED, PASSED
+from prodspark.exercises.generate import STUB_COMMENT
 from prodspark.exercises.progress import exercise_ids, saved_verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,23 +47,26 @@ def run(path: Path, output: Path, **parameters) -> nbformat.NotebookNode:
     return nbformat.read(output, as_version=4)
 
 
-CLUSTER_MODULES = ("02", "03")  # run on the standalone cluster as well as locally
+LOCAL_MODULES = ("00", "01")  # lessons about one machine: set-up, and Spark against a single-node engine
+CLUSTER_SOLUTIONS = ("03",)  # checks that read executors' memory: they must pass on a cluster too
 
 
-def on_cluster(path: Path) -> bool:
-    return path.name[:2] in CLUSTER_MODULES
+def module(path: Path) -> str:
+    return path.name[:2]
 
 
 @pytest.mark.full
-@pytest.mark.parametrize("path", [p for p in LESSONS if not on_cluster(p)], ids=label)
+@pytest.mark.parametrize("path", [p for p in LESSONS if module(p) in LOCAL_MODULES], ids=label)
 def test_lesson_runs_with_another_seed_and_scale(path, second_data_dir, tmp_path):
     run(path, tmp_path / path.name, **SECOND_PARAMETERS,
         data_dir=str(second_data_dir), output_dir=str(tmp_path / "output"))
 
 
 @pytest.mark.full
-@pytest.mark.parametrize("path", [p for p in LESSONS + SOLUTIONS if on_cluster(p)], ids=label)
-def test_runs_on_a_standalone_cluster(path, standalone_cluster, second_data_dir, tmp_path):
+@pytest.mark.parametrize("path", [p for p in LESSONS if module(p) not in LOCAL_MODULES]
+                         + [p for p in SOLUTIONS if module(p) in CLUSTER_SOLUTIONS], ids=label)
+def test_runs_on_a_standalone_cluster_with_another_seed_and_scale(path, standalone_cluster, second_data_dir,
+                                                                  tmp_path):
     executed = run(path, tmp_path / path.name, **SECOND_PARAMETERS, master=standalone_cluster.master_url,
                    data_dir=str(second_data_dir), output_dir=str(tmp_path / "output"))
     if path in SOLUTIONS:
@@ -68,9 +75,47 @@ def test_runs_on_a_standalone_cluster(path, standalone_cluster, second_data_dir,
         assert ids and {e: verdicts.get(e) for e in ids} == {e: PASSED for e in ids}
 
 
-@pytest.mark.full
+def stubbed_names(notebook: nbformat.NotebookNode) -> set[str]:
+    """The answers an exercise notebook leaves to the learner: `name = ...` after a TODO line."""
+    names = set()
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and STUB_COMMENT in cell.source:
+            for node in ast.parse(cell.source).body:
+                if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+                        and node.value.value is Ellipsis):
+                    names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def uses_outside_check(source: str, names: set[str]) -> list[str]:
+    """Where code reads one of `names` other than as an argument of a check(...) call."""
+    tree = ast.parse(source)
+    passed_to_check = {id(arg) for node in ast.walk(tree)
+                       if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "check"
+                       for arg in [*node.args, *(k.value for k in node.keywords)]}
+    return [f"line {node.lineno}: {node.id}" for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in names
+            and id(node) not in passed_to_check]
+
+
 @pytest.mark.parametrize("path", EXERCISES, ids=label)
-def test_unsolved_exercises_run_to_the_end_and_pass_nothing(path, second_data_dir, tmp_path):
+def test_an_unsolved_exercise_passes_its_answers_only_to_checks(path):
+    notebook = nbformat.read(path, as_version=4)
+    names = stubbed_names(notebook)
+    assert names, f"{label(path)} has no answer left to the learner"
+    misuses = {cell.get("id"): found for cell in notebook.cells if cell.cell_type == "code"
+               for found in [uses_outside_check(cell.source, names)] if found}
+    assert not misuses, f"cells use a stubbed answer (left as ...) outside check(...): {misuses}"
+
+
+def test_the_stub_check_catches_a_misused_answer():
+    assert uses_outside_check("total = answer + 1\ncheck('00.1', answer)", {"answer"}) == ["line 1: answer"]
+    assert uses_outside_check("check('00.1', answer, path=where)", {"answer", "where"}) == []
+
+
+@pytest.mark.full
+def test_an_unsolved_exercise_notebook_runs_to_the_end_and_passes_nothing(second_data_dir, tmp_path):
+    path = ROOT / "exercises" / "00_setup_orientation.ipynb"
     executed = run(path, tmp_path / path.name, **SECOND_PARAMETERS,
                    data_dir=str(second_data_dir), output_dir=str(tmp_path / "output"))
     verdicts = saved_verdicts(executed)

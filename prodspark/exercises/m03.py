@@ -92,24 +92,11 @@ def spilled_with(spark, settings: dict[str, str | None]) -> int:
 
     The session's current values are restored afterwards.
     """
+    from prodspark.session import runtime_conf
     from prodspark.sparkui import trace
 
-    launched = dict(spark.sparkContext.getConf().getAll())
-    before = {key: spark.conf.get(key, None) for key in settings}
-    try:
-        for key, value in settings.items():
-            value = launched.get(key) if value is None else value
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, str(value))
+    with runtime_conf(spark, settings):
         return trace(spark, spill_job(spark), "check 03.4").spilled_bytes
-    finally:
-        for key, value in before.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
 
 
 @exercise("03.4", "Spill less", expects=dict, expects_text="a dict of runtime settings (name -> value)",
