@@ -56,6 +56,11 @@ def data_files(path: str | Path) -> list[Path]:
     return sorted(found)
 
 
+def total_bytes(path: str | Path) -> int:
+    """The size of a table's data files on disk, in bytes."""
+    return sum(f.stat().st_size for f in data_files(path))
+
+
 def file_summary(path: str | Path) -> dict:
     """Count and sizes of a table's data files."""
     sizes = [f.stat().st_size for f in data_files(path)]

@@ -191,8 +191,6 @@ def delta_jars_cached() -> bool:
     return (ivy_jars_dir() / f"{group}_{artifact}-{version}.jar").exists()
 
 
-
-
 @contextmanager
 def runtime_conf(spark, settings: dict[str, object]):
     """Apply runtime (SQL) settings inside a ``with`` block, then put the previous values back.

@@ -84,7 +84,7 @@ def layouts(spark, transactions, folder):
     zordered = folder / "zordered"
     transactions.repartition(8).write.format("delta").mode("overwrite").save(str(zordered))
     spark.conf.set("spark.databricks.delta.optimize.maxFileSize",
-                   str(sum(f.stat().st_size for f in layout.data_files(zordered)) // 4))
+                   str(layout.total_bytes(zordered) // 4))
     DeltaTable.forPath(spark, str(zordered)).optimize().executeZOrderBy("customer_id")
     spark.conf.unset("spark.databricks.delta.optimize.maxFileSize")
     return monthly, zordered
@@ -103,7 +103,7 @@ def cases(spark, course, transactions):
     query = transactions.join(customers, "customer_id").groupBy("segment").agg(F.sum("amount").alias("revenue"))
     stages = stages_from_the_plan(query)
     memory = unified_mib(spark)
-    files_bytes = sum(f.stat().st_size for f in layout.data_files(course.data_dir / "transactions"))
+    files_bytes = layout.total_bytes(course.data_dir / "transactions")
     sized = layout.partitions_for(files_bytes, 256 * 1024)
     category = merchants.select("merchant_id", "category")
     salted = (transactions.withColumn("salt", (F.rand(seed=1) * 8).cast("int"))

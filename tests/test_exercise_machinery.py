@@ -145,3 +145,14 @@ def test_a_name_in_a_comment_or_string_does_not_keep_a_helper_variable():
     source = "### BEGIN SOLUTION\nruns = [1]\nanswer = len(runs)\n### END SOLUTION\ncheck('01.1', answer)"
     elsewhere = "master = 'local'  # where Spark runs\nprint('runs')\nprint(f'{answer}')"
     assert strip_solutions(source, elsewhere) == "# TODO: your code here\nanswer = ...\ncheck('01.1', answer)"
+
+
+def test_missing_evidence_is_a_wrong_answer_that_says_how_to_pass_it():
+    from prodspark.exercises.core import Context, Wrong
+
+    context = Context(spark=None, params=None, evidence={"path": "t"})
+    assert context.require("path", "the table's folder") == "t"
+    with pytest.raises(Wrong, match=r"pass the query too: check\(\.\.\., query=query\)\."):
+        context.require("query", "the query")
+    with pytest.raises(Wrong, match=r"check\(\.\.\., path=\.\.\.\)"):
+        Context(spark=None, params=None).require("path", "the table's folder", example="...")

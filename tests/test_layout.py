@@ -40,6 +40,8 @@ def test_files_and_partition_folders_of_a_written_table(spark, tmp_path):
     assert files and all(f.suffix == ".parquet" for f in files), "no _SUCCESS or .crc files"
     summary = layout.file_summary(path)
     assert summary["files"] == len(files) and summary["median KiB"] > 0
+    assert layout.total_bytes(path) == sum(f.stat().st_size for f in files)
+    assert summary["MiB"] == round(layout.total_bytes(path) / layout.MiB, 2)
 
 
 def test_the_tasks_of_a_skewed_stage_show_the_skew(spark):

@@ -41,6 +41,13 @@ class Context:
     params: Any
     evidence: dict[str, Any] = field(default_factory=dict)
 
+    def require(self, name: str, what: str, example: str | None = None) -> Any:
+        """The evidence passed as ``name=...``; a missing one is a wrong answer that says how to pass it."""
+        value = self.evidence.get(name)
+        if value is None:
+            raise Wrong(f"pass {what} too: check(..., {name}={example or name}).")
+        return value
+
 
 @dataclass(frozen=True)
 class Exercise:

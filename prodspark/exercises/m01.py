@@ -27,10 +27,7 @@ def job_overhead(answer: float, ctx) -> str:
 
 
 def _results(ctx):
-    results = ctx.evidence.get("results")
-    if results is None:
-        raise Wrong("pass your measurements too: check(..., results=results).")
-    return results
+    return ctx.require("results", "your measurements")
 
 
 @exercise("01.2", "The same answer from DuckDB", expects_text="a pandas DataFrame",

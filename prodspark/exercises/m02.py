@@ -8,9 +8,7 @@ from prodspark.exercises.core import Wrong, exercise
 def _query_evidence(ctx):
     from pyspark.sql import DataFrame
 
-    query = ctx.evidence.get("query")
-    if query is None:
-        raise Wrong("pass the query too: check(..., query=query).")
+    query = ctx.require("query", "the query")
     if not isinstance(query, DataFrame):
         raise Wrong(f"query= must be the Spark DataFrame of the exercise, got {type(query).__name__}.")
     return query

@@ -27,7 +27,7 @@ def _read(ctx, name: str) -> DataFrame:
           hint="layout.partitions_for(total bytes of the files, 256 * 1024) gives the count; "
                "pass it to transactions.repartition(...).")
 def target_size(answer: DataFrame, ctx) -> str:
-    files_bytes = sum(f.stat().st_size for f in layout.data_files(ctx.params.data_dir / "transactions"))
+    files_bytes = layout.total_bytes(ctx.params.data_dir / "transactions")
     expected = layout.partitions_for(files_bytes, TARGET_BYTES)
     partitions = answer.rdd.getNumPartitions()
     if abs(partitions - expected) > max(1, expected // 10):
@@ -74,10 +74,7 @@ def fix_skew(answer: DataFrame, ctx) -> str:
 
 
 def _path(ctx) -> Path:
-    path = ctx.evidence.get("path")
-    if path is None:
-        raise Wrong("pass the table's folder too: check(..., path=...).")
-    path = Path(path)
+    path = Path(ctx.require("path", "the table's folder", example="..."))
     if not path.is_dir():
         raise Wrong(f"{path} is not a folder: write the table first.")
     return path
