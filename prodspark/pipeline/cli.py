@@ -1,0 +1,133 @@
+"""The pipeline as a command: ``spark-submit`` it, or run it with ``python -m prodspark.pipeline``.
+
+    spark-submit --master spark://127.0.0.1:7077 --packages io.delta:... \\
+        prodspark/pipeline/__main__.py --input raw/ --table tables/payments \\
+        --quarantine tables/quarantine --min-quality 0.9 --run-id 2024-07-01
+
+Logs go to stderr; the last line on stdout is the run's metrics as JSON, for a scheduler
+to read. Exit codes: 0 done, 2 bad arguments or a missing input, 3 quality gate failed,
+4 empty input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from prodspark.errors import CourseError
+
+APP_NAME = "payments-pipeline"
+MAIN = Path(__file__).resolve().with_name("__main__.py")
+EXIT_CODES = {"done": 0, "bad arguments or missing input": 2, "quality gate failed": 3, "empty input": 4}
+
+
+def _ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, such as 0.95; got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1 (a share of valid records), got {text}")
+    return value
+
+
+def _run_id(text: str) -> str:
+    from prodspark.pipeline.job import check_run_id
+
+    try:
+        return check_run_id(text)
+    except CourseError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="payments-pipeline",
+        description="Load raw JSON Lines payments into a Delta table, quarantining invalid records.",
+        epilog="Exit codes: " + ", ".join(f"{code} {what}" for what, code in EXIT_CODES.items()) + ".",
+    )
+    parser.add_argument("--input", required=True, help="folder or file of JSON Lines (any Hadoop path or URI)")
+    parser.add_argument("--table", required=True, help="the target Delta table's path")
+    parser.add_argument("--quarantine", required=True, help="the quarantine Delta table's path")
+    parser.add_argument("--min-quality", type=_ratio, default=0.90,
+                        help="the least share of valid records, from 0 to 1 (default 0.90)")
+    parser.add_argument("--run-id", type=_run_id, default=None, help="this run's id (default: today's UTC date)")
+    parser.add_argument("--master", default=None,
+                        help="Spark master URL when run with python (spark-submit sets its own)")
+    return parser
+
+
+def _session(master: str | None):
+    """spark-submit's session when launched by it, else the course's session on ``master``."""
+    if os.environ.get("PYSPARK_GATEWAY_PORT") and master is None:  # started by spark-submit
+        from pyspark.sql import SparkSession
+
+        return SparkSession.builder.appName(APP_NAME).getOrCreate()
+    from prodspark.session import start_spark
+
+    return start_spark(master=master, app_name=APP_NAME)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # exits with 2 and a message on a bad argument
+
+    from prodspark.pipeline.job import PipelineError, run_pipeline
+
+    def log(message: str) -> None:
+        print(f"[{APP_NAME}] {message}", file=sys.stderr, flush=True)
+
+    from pyspark.sql import SparkSession
+
+    already_running = SparkSession.getActiveSession()
+    try:
+        spark = _session(args.master)
+    except CourseError as exc:
+        log(f"error: {exc}")
+        return 2
+    try:
+        metrics = run_pipeline(spark, args.input, args.table, args.quarantine,
+                               min_quality=args.min_quality, run_id=args.run_id, log=log)
+    except PipelineError as exc:
+        log(f"error: {exc}")
+        if exc.metrics is not None:
+            print(exc.metrics.to_json(), flush=True)
+        return exc.exit_code
+    except CourseError as exc:
+        log(f"error: {exc}")
+        return 2
+    finally:
+        if spark is not already_running:  # a session this command started (not a notebook's)
+            spark.stop()
+    print(metrics.to_json(), flush=True)
+    return 0
+
+
+def submit_command(master: str, input_path: str, table: str, quarantine: str, *,
+                   min_quality: float = 0.90, run_id: str | None = None,
+                   spark_submit: str = "spark-submit") -> list[str]:
+    """The ``spark-submit`` arguments that run the pipeline on ``master``, with Delta Lake.
+
+    The job uses DataFrame operations only (no Python on executors), so executors need
+    nothing but Spark and Delta's jars, which ``--packages`` ships to them.
+    """
+    from prodspark import masters
+    from prodspark.session import course_conf
+
+    parsed = masters.parse_master(master)
+    settings = course_conf(parsed, delta=True, event_log_dir=None)
+    settings["spark.pyspark.python"] = sys.executable
+    args = [spark_submit, "--master", parsed.url, "--name", APP_NAME]
+    for key, value in settings.items():
+        args += ["--conf", f"{key}={value}"]
+    args += [str(MAIN), "--input", str(input_path), "--table", str(table), "--quarantine", str(quarantine),
+             "--min-quality", str(min_quality)]
+    return args + (["--run-id", run_id] if run_id else [])
+
+
+def spark_submit_path() -> str:
+    """The ``spark-submit`` script of the installed PySpark."""
+    import pyspark
+
+    return str(Path(pyspark.__file__).resolve().parent / "bin" / "spark-submit")
