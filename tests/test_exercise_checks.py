@@ -14,12 +14,13 @@ import pytest
 from pyspark.sql import functions as F
 
 from prodspark import layout, plans
-from prodspark.datagen import generate
+from prodspark.datagen import RAW_SCHEMA_DDL, generate
 from prodspark.exercises import check
 from prodspark.exercises.m02 import PLACES
 from prodspark.exercises.core import FAILED, NOT_ATTEMPTED, PASSED
 from prodspark.exercises.progress import exercise_ids
 from prodspark.params import check_parameters
+from prodspark.pipeline import ACCEPTED_CURRENCIES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +30,7 @@ def course(spark, tmp_path_factory):
     folder = tmp_path_factory.mktemp("exercise-data")
     params = check_parameters(scale=0.05, seed=3, master="local[2]", data_dir=folder / "data", output_dir=folder / "out")
     generate(spark, params.data_dir, scale=params.scale, seed=params.seed,
-             datasets=("customers", "merchants", "transactions"), progress=lambda line: None)
+             datasets=("customers", "merchants", "transactions", "raw_transactions"), progress=lambda line: None)
     return params
 
 
@@ -90,6 +91,31 @@ def layouts(spark, transactions, folder):
     return monthly, zordered
 
 
+def append_load(batch, path):
+    batch.write.format("delta").mode("append").save(path)
+
+
+def overwrite_load(batch, path):
+    batch.write.format("delta").mode("overwrite").save(path)
+
+
+def _merge(spark, batch, path, update: bool):
+    from delta.tables import DeltaTable
+
+    if not DeltaTable.isDeltaTable(spark, path):
+        return batch.write.format("delta").save(path)
+    merge = DeltaTable.forPath(spark, path).alias("t").merge(batch.alias("s"), "t.transaction_id = s.transaction_id")
+    (merge.whenMatchedUpdateAll() if update else merge).whenNotMatchedInsertAll().execute()
+
+
+def merge_load(spark):
+    return lambda batch, path: _merge(spark, batch, path, update=True)
+
+
+def insert_only_load(spark):
+    return lambda batch, path: _merge(spark, batch, path, update=False)
+
+
 def cases(spark, course, transactions):
     """exercise id -> (right answer, [wrong answers of the right type], [answers of a wrong type], evidence)"""
     count = transactions.count()
@@ -111,6 +137,9 @@ def cases(spark, course, transactions):
                     ["merchant_id", "salt"]).drop("salt"))
     monthly, zordered = layouts(spark, transactions, course.output_dir)
     sizing = {"executors_per_node": 6, "heap_mib": 19703, "overhead_mib": 1971}
+    raw, feed_schema = str(course.data_dir / "raw_transactions"), RAW_SCHEMA_DDL + ", _corrupt_record STRING"
+    every_record = spark.read.schema(feed_schema).json(raw)
+    currency = F.col("currency")
     return {
         "00.1": (count, [count + 1, 0], ["200000", 1.5, True], {}),
         "00.2": (ranked[0], [ranked[-1], ranked[0].replace(day=2), datetime.date(1999, 1, 1)],
@@ -148,6 +177,16 @@ def cases(spark, course, transactions):
                  [salted.toPandas(), None], {}),
         "04.3": ("month", ["transaction_date", "Month"], [["month"], None], {"path": monthly}),
         "04.4": ("customer_id", ["amount", "merchant_id"], [["customer_id"], 1], {"path": zordered}),
+        "05.1": (every_record, [spark.read.schema(feed_schema).option("multiLine", "true").json(raw),
+                                spark.read.schema(feed_schema).option("mode", "DROPMALFORMED").json(raw),
+                                spark.read.schema(RAW_SCHEMA_DDL).json(raw)],
+                 [raw, every_record.toPandas()], {}),
+        "05.2": (~F.coalesce(currency.isin(*ACCEPTED_CURRENCIES), F.lit(False)),
+                 [~currency.isin(*ACCEPTED_CURRENCIES), currency == "XYZ", currency.isNull(),
+                  ~F.coalesce(currency.isin(*ACCEPTED_CURRENCIES), F.lit(False)) | (F.col("amount") > 20)],
+                 ["currency not in ('USD', 'EUR', 'GBP')", None], {}),
+        "05.3": (merge_load(spark), [append_load, overwrite_load, insert_only_load(spark)],
+                 ["load", None], {}),
         "03.4": (SMALLER_PARTITIONS, [{"spark.memory.fraction": "0.5"}, {}, {"spark.sql.shuffle.partitions": "2"}],
                  ["64", ["spark.sql.shuffle.partitions"]], {}),
     }
@@ -249,3 +288,16 @@ def test_a_table_without_zorder_does_not_pass(spark, course, transactions):
     transactions.repartition(8).write.format("delta").mode("overwrite").save(str(path))
     verdict = check("04.4", "customer_id", path=path)
     assert verdict.status == FAILED and "no OPTIMIZE with ZORDER BY" in verdict.message
+
+
+def test_a_currency_rule_that_lets_nulls_through_is_told_why(all_cases):
+    verdict = check("05.2", ~F.col("currency").isin(*ACCEPTED_CURRENCIES))
+    assert verdict.status == FAILED and "null" in verdict.message
+
+
+def test_a_load_that_raises_is_reported_not_crashed(all_cases):
+    def broken(batch, path):
+        raise RuntimeError("disk full")
+
+    verdict = check("05.3", broken)
+    assert verdict.status == FAILED and "raised RuntimeError" in verdict.message

@@ -13,6 +13,7 @@
 """
 
 from prodspark.pipeline.job import (
+    check_min_quality,
     EmptyInput,
     InputMissing,
     PipelineError,
@@ -40,6 +41,7 @@ __all__ = [
     "default_rules",
     "Rule",
     "RunMetrics",
+    "check_min_quality",
     "classify",
     "enrich",
     "parse",

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from prodspark.errors import CourseError, ParameterError
+from prodspark.paths import display_path
 from prodspark.pipeline import rules as rules_module
 from prodspark.pipeline.rules import DATE_FORMAT, FIELDS, ORIGIN, Rule
 from prodspark.timing import Timer
@@ -130,6 +131,11 @@ def check_run_id(value: object) -> str:
             f"run_id must be 1 to 64 letters, digits or _ . : - (such as '2024-07-01'); got {value!r}."
         )
     return value
+
+
+def _shown(path: str) -> str:
+    """A local path relative to the course (the same on every machine); a URI as it is."""
+    return path if "://" in path else display_path(Path(path))
 
 
 def _check_path(value: object, name: str) -> str:
@@ -252,7 +258,7 @@ def run_pipeline(
             lines = rules_module.read_lines(spark, source)
         except AnalysisException as exc:
             if "PATH_NOT_FOUND" in str(exc):
-                raise InputMissing(f"the input {source} does not exist.") from None
+                raise InputMissing(f"the input {_shown(source)} does not exist.") from None
             raise
         classified = rules_module.classify(rules_module.parse(lines), chosen).persist()
         try:
@@ -262,21 +268,22 @@ def run_pipeline(
                 run_id=run_id, input=source, records_in=sum(counts.values()), accepted=counts.get(None, 0),
                 quarantined={reason: counts.get(reason, 0) for reason in reasons}, min_quality=min_quality,
             )
-            say(f"read {metrics.records_in:,} records from {source}")
+            say(f"read {metrics.records_in:,} records from {_shown(source)}")
             if metrics.records_in == 0:
-                raise EmptyInput(f"the input {source} holds no records: nothing to load.", metrics)
+                raise EmptyInput(f"the input {_shown(source)} holds no records: nothing to load.", metrics)
 
             rejected = classified.where(F.col("reason").isNotNull()).select(
                 F.lit(run_id).alias("run_id"), "reason", *ORIGIN)
             _write_quarantine(rejected, quarantine, run_id)
-            say(f"quarantined {metrics.quarantined_total:,} records in {quarantine}")
+            say(f"quarantined {metrics.quarantined_total:,} records in {_shown(quarantine)}")
 
             if metrics.quality_ratio < min_quality:
                 metrics.table_version = latest_version(spark, target)
                 raise QualityGateFailed(
                     f"quality gate failed: {metrics.accepted:,} of {metrics.records_in:,} records valid "
                     f"({metrics.quality_ratio:.2%}), below the minimum of {min_quality:.2%}. "
-                    f"The table was not changed; the rejected records are in {quarantine}.", metrics)
+                    f"The table was not changed; the rejected records are in {_shown(quarantine)}.",
+                    metrics)
             metrics.gate_passed = True
 
             enriched = enrich(classified.where(F.col("reason").isNull()), run_id)

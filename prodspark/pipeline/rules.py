@@ -141,6 +141,14 @@ def check_rules(rules: object) -> tuple[Rule, ...]:
     return checked
 
 
+def first_broken_rule(parsed: DataFrame, rules: Iterable[Rule] | None = None) -> DataFrame:
+    """Add ``reason``: the first rule the record breaks, or null (duplicates not looked for)."""
+    from pyspark.sql import functions as F
+
+    checked = check_rules(default_rules() if rules is None else rules)
+    return parsed.withColumn("reason", F.coalesce(*[F.when(rule.broken, F.lit(rule.reason)) for rule in checked]))
+
+
 def classify(parsed: DataFrame, rules: Iterable[Rule] | None = None) -> DataFrame:
     """Add ``reason``: the first rule the record breaks, ``duplicate``, or null when accepted.
 
@@ -151,9 +159,7 @@ def classify(parsed: DataFrame, rules: Iterable[Rule] | None = None) -> DataFram
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    checked = check_rules(default_rules() if rules is None else rules)
-    reason = F.coalesce(*[F.when(rule.broken, F.lit(rule.reason)) for rule in checked])
-    with_reason = parsed.withColumn("reason", reason)
+    with_reason = first_broken_rule(parsed, rules)
     earlier_first = Window.partitionBy("transaction_id", "reason").orderBy(*_ORDER)
     copy = F.when(F.col("reason").isNull(), F.row_number().over(earlier_first))
     return with_reason.withColumn(
