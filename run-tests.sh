@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Run the course's tests.
-#   ./run-tests.sh          the full suite: unit tests, every notebook under nbval,
-#                           a second parameter set under papermill (on a standalone cluster
-#                           from module 02 on), one exercise notebook unsolved
-#   ./run-tests.sh quick    the quick tier: unit tests and the orientation notebook
+#   ./run-tests.sh           the full suite: unit tests (the pipeline's spark-submit job on a
+#                            standalone cluster among them), every lesson and solution under
+#                            nbval, one exercise notebook unsolved
+#   ./run-tests.sh quick     the quick tier: unit tests and the orientation notebook
+#   ./run-tests.sh extended  the full suite, plus every lesson again with another seed and
+#                            scale (from module 02 on, on a standalone cluster)
 # Extra arguments go to pytest, e.g. ./run-tests.sh quick -x -k exercises
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -14,13 +16,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 tier="full"
-if [ "${1:-}" = "quick" ] || [ "${1:-}" = "full" ]; then
-  tier="$1"
-  shift
-fi
+case "${1:-}" in
+  quick|full|extended) tier="$1"; shift ;;
+esac
 
 nbval=(--nbval --nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout 600)
-if [ "$tier" = "quick" ]; then
-  exec .venv/bin/python -m pytest -m "not full" "${nbval[@]}" tests notebooks/00_*.ipynb "$@"
-fi
-exec .venv/bin/python -m pytest "${nbval[@]}" tests notebooks solutions "$@"
+case "$tier" in
+  quick)    exec .venv/bin/python -m pytest -m "not full and not extended" "${nbval[@]}" tests notebooks/00_*.ipynb "$@" ;;
+  full)     exec .venv/bin/python -m pytest -m "not extended" "${nbval[@]}" tests notebooks solutions "$@" ;;
+  extended) exec .venv/bin/python -m pytest "${nbval[@]}" tests notebooks solutions "$@" ;;
+esac

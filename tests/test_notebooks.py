@@ -2,9 +2,10 @@
 
 nbval (see run-tests.sh) re-executes lessons and solutions with their default parameters and
 compares every output with the committed one. These tests add what nbval cannot see:
-- every lesson also runs with a second parameter set (another seed and scale); from module 02
-  on, it runs on a real standalone cluster started by the `standalone_cluster` fixture;
-- the solutions of module 03, whose checks read executors' memory, run there too and must pass.
+- (extended tier) every lesson also runs with a second parameter set (another seed and scale);
+  from module 02 on, it runs on a real standalone cluster started by the `standalone_cluster`
+  fixture; the solutions of module 03, whose checks read executors' memory, run there too
+  and must pass;
   (The checks of every module are run at another seed and scale, right and wrong, by
   tests/test_exercise_checks.py, which costs no notebook run.)
 - an exercise notebook differs from its solution only in its stubs: no cell outside the
@@ -55,14 +56,14 @@ def module(path: Path) -> str:
     return path.name[:2]
 
 
-@pytest.mark.full
+@pytest.mark.extended
 @pytest.mark.parametrize("path", [p for p in LESSONS if module(p) in LOCAL_MODULES], ids=label)
 def test_lesson_runs_with_another_seed_and_scale(path, second_data_dir, tmp_path):
     run(path, tmp_path / path.name, **SECOND_PARAMETERS,
         data_dir=str(second_data_dir), output_dir=str(tmp_path / "output"))
 
 
-@pytest.mark.full
+@pytest.mark.extended
 @pytest.mark.parametrize("path", [p for p in LESSONS if module(p) not in LOCAL_MODULES]
                          + [p for p in SOLUTIONS if module(p) in CLUSTER_SOLUTIONS], ids=label)
 def test_runs_on_a_standalone_cluster_with_another_seed_and_scale(path, standalone_cluster, second_data_dir,

@@ -70,7 +70,7 @@ def record(transaction_id="T1", amount=12.5, date="2024-03-02", **fields) -> str
     return json.dumps({**base, **fields})
 
 
-@pytest.mark.parametrize("seed", (1, 2, 3))
+@pytest.mark.parametrize("seed", (1, pytest.param(2, marks=pytest.mark.full), pytest.param(3, marks=pytest.mark.full)))
 def test_nothing_is_lost_and_every_quarantined_record_has_its_reason(spark, feeds, seed, tmp_path):
     path, manifest = feeds[seed]
     metrics = run_pipeline(spark, path, tmp_path / "table", tmp_path / "quarantine", run_id=f"seed-{seed}")
@@ -115,6 +115,7 @@ def test_a_rerun_of_the_same_input_changes_nothing(spark, feeds, tmp_path):
     assert spark.read.format("delta").load(str(quarantine)).count() == first.quarantined_total
 
 
+@pytest.mark.full
 def test_new_records_are_inserted_and_changed_ones_updated(spark, tmp_path):
     table, quarantine = tmp_path / "table", tmp_path / "quarantine"
     first = write_lines(tmp_path / "day1", [record("T1"), record("T2", amount=20)])
@@ -195,6 +196,7 @@ def test_bad_arguments_exit_with_2_and_a_message(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.full
 def test_the_command_reports_metrics_and_exit_codes(spark, feeds, tmp_path, capsys):
     path, manifest = feeds[1]
     base = ["--table", str(tmp_path / "t"), "--quarantine", str(tmp_path / "q"), "--master", "local[2]"]

@@ -21,7 +21,7 @@ import datetime as dt
 import json
 import numbers
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
@@ -80,7 +80,6 @@ class RunMetrics:
     table_version: int | None = None  # the target's version after the run
     committed: bool = False  # whether this run added a version to the target
     seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
 
     @property
     def quarantined_total(self) -> int:
