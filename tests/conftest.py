@@ -17,6 +17,94 @@ def pytest_collectstart(collector):
         collector.skip_compare = collector.skip_compare + ("stderr",)
 
 
+# --------------------------------------------------------------------------- one kernel for nbval
+# Starting a kernel, then Spark's JVM, then warming the JVM up costs about 20 s per notebook,
+# more than most lessons' own work. nbval would pay it for every notebook; here the notebooks
+# of one run share a kernel and its JVM instead. Between two notebooks the kernel forgets
+# everything the notebook defined (%reset), its Spark session is stopped, and the next
+# notebook starts its own session (with its own settings) in the warm JVM.
+# PRODSPARK_FRESH_KERNELS=1 gives every notebook a new kernel, as a learner's would be.
+# (papermill runs, in the extended tier and elsewhere, always use a fresh kernel.)
+
+# Launches the JVM as every notebook would (the course's settings, Delta's jars), then stops
+# the session: whichever notebook comes first, later ones find Delta on the class path.
+_FIRST_START = """
+from prodspark.session import start_spark
+start_spark(master="local[1]", app_name="shared-test-kernel").stop()
+"""
+_BETWEEN_NOTEBOOKS = """
+from pyspark.sql import SparkSession as _SparkSession
+if _SparkSession.getActiveSession() is not None:
+    _SparkSession.getActiveSession().stop()
+%reset -f
+import os as _os
+_os.chdir({cwd!r})
+del _os
+"""
+
+
+class _SharedKernels:
+    def __init__(self):
+        self.kernels = {}
+
+    def _run(self, kernel, code: str, timeout: float = 300):
+        """Run set-up code in the kernel; its outputs go nowhere, an error stops the test run."""
+        msg_id = kernel.execute_cell_input(code, allow_stdin=False)
+        errors = []
+        while True:
+            msg = kernel.get_message("iopub", timeout=timeout)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "error":
+                errors.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+        kernel.await_reply(msg_id, timeout=timeout)
+        if errors:
+            raise RuntimeError(f"the shared test kernel could not be prepared: {errors[0]}")
+
+    def lease(self, kernel_name: str, cwd: str, startup_timeout: float):
+        from nbval.kernel import RunningKernel
+
+        kernel = self.kernels.get(kernel_name)
+        if kernel is None or not kernel.is_alive():
+            kernel = self.kernels[kernel_name] = RunningKernel(kernel_name, cwd=cwd, startup_timeout=startup_timeout)
+            self._run(kernel, _FIRST_START)
+        self._run(kernel, _BETWEEN_NOTEBOOKS.format(cwd=cwd))
+        return kernel
+
+    def stop_all(self):
+        for kernel in self.kernels.values():
+            if kernel.is_alive():
+                kernel.stop()
+        self.kernels.clear()
+
+
+_shared_kernels = _SharedKernels()
+
+
+def pytest_configure(config):
+    if not getattr(config.option, "nbval", False) or os.environ.get("PRODSPARK_FRESH_KERNELS") == "1":
+        return
+    from nbval import plugin
+
+    def setup(self):
+        kernel_name = self.nb.metadata.get("kernelspec", {}).get("name", "python")
+        self.kernel = _shared_kernels.lease(kernel_name, str(self.fspath.dirname),
+                                            self.config.option.nbval_kernel_startup_timeout)
+        self.setup_sanitize_files()
+
+    def teardown(self):
+        pass  # the kernel goes on to the next notebook; stopped at the end of the run
+
+    plugin.IPyNbFile.setup = setup
+    plugin.IPyNbFile.teardown = teardown
+
+
+def pytest_unconfigure(config):
+    _shared_kernels.stop_all()
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if item.__class__.__name__ == "IPyNbCell":
