@@ -51,11 +51,11 @@ def show_commands(application: str, settings: dict[str, str] | None = None) -> N
     """Print the command for every manager, one argument group per line."""
     for manager, spec in MANAGERS.items():
         print(f"# {manager}: needs {spec['needs']}")
-        print(_folded(submit_command(manager, application, settings)))
+        print(folded(submit_command(manager, application, settings)))
         print()
 
 
-def _folded(args: list[str]) -> str:
+def folded(args: list[str]) -> str:
     lines, current = [], [args[0]]
     for arg in args[1:]:
         if arg.startswith("--") and len(current) > 1:

@@ -86,6 +86,8 @@ _shared_kernels = _SharedKernels()
 def pytest_configure(config):
     if not getattr(config.option, "nbval", False) or os.environ.get("PRODSPARK_FRESH_KERNELS") == "1":
         return
+    if config.option.nbval_current_env or config.option.nbval_kernel_name:
+        return  # a kernel chosen on the command line: nbval starts it for each notebook, as it would
     from nbval import plugin
 
     def setup(self):

@@ -137,9 +137,9 @@ def shown_command(args: list[str]) -> str:
     """The command folded one option per line, the course's folder shown as ``.``, and the
     long list of jars Spark already ships (``spark.jars.excludes``) shortened."""
     from prodspark.paths import REPO_ROOT
-    from prodspark.submit import _folded
+    from prodspark.submit import folded
 
     excludes = "spark.jars.excludes="
     short = [f"{excludes}<{len(arg.split(','))} libraries Spark already ships>" if arg.startswith(excludes) else arg
              for arg in args]
-    return _folded(short).replace(REPO_ROOT.as_uri(), "file://.").replace(str(REPO_ROOT), ".")
+    return folded(short).replace(REPO_ROOT.as_uri(), "file://.").replace(str(REPO_ROOT), ".")
