@@ -78,6 +78,7 @@ def check_package(name: str, pins: dict[str, str]) -> Check:
 def check_delta_jars() -> Check:
     try:
         from prodspark.session import delta_artifact, delta_jars_cached, ivy_jars_dir
+
         artifact = delta_artifact()
     except Exception as exc:  # pyspark or delta-spark missing: reported by their own checks
         return Check("Delta Lake jars", FAIL, f"cannot tell ({type(exc).__name__})", "Run ./setup.sh")
@@ -85,7 +86,8 @@ def check_delta_jars() -> Check:
         return Check("Delta Lake jars", OK, f"{artifact} in {ivy_jars_dir()}")
     return Check(
         "Delta Lake jars", FAIL, f"{artifact} not in the local cache {ivy_jars_dir()}",
-        "Run `prodspark fetch-jars` while online (the set-up command does it).",
+        "Run `prodspark fetch-jars` while online (the set-up command does it); "
+        "PRODSPARK_IVY_DIR moves the cache.",
     )
 
 
@@ -115,10 +117,15 @@ def check_kernel() -> Check:
         from jupyter_client.kernelspec import find_kernel_specs
     except ImportError:
         return Check("Jupyter kernel", FAIL, "jupyter_client not installed", "Run ./setup.sh")
-    specs = find_kernel_specs()
+    try:
+        specs = find_kernel_specs()
+    except RuntimeError as exc:  # Jupyter needs a home folder: "Could not determine home directory."
+        return Check("Jupyter kernel", FAIL, f"Jupyter cannot list its kernels: {exc}",
+                     "Set HOME to a folder you can write (Jupyter keeps its settings there).")
     if KERNEL_NAME in specs:
         return Check("Jupyter kernel", OK, f"{KERNEL_NAME} ({specs[KERNEL_NAME]})")
-    return Check("Jupyter kernel", FAIL, f"{KERNEL_NAME} is not registered", "Run `prodspark kernel` (the set-up command does it).")
+    return Check("Jupyter kernel", FAIL, f"{KERNEL_NAME} is not registered",
+                 "Run `prodspark kernel` (the set-up command does it).")
 
 
 def run_checks() -> list[Check]:

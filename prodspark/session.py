@@ -82,6 +82,9 @@ def course_conf(master: masters.Master, *, delta: bool, event_log_dir: Path | No
         "spark.sql.session.timeZone": "UTC",
         "spark.local.dir": str(local_dir),
         "spark.driver.extraJavaOptions": " ".join(java_options),
+        # Where spark.jars.packages are cached: the folder `prodspark check` reads, not the one
+        # Java would derive from the password database's home.
+        "spark.jars.ivy": str(paths.ivy_dir()),
     }
     if master.on_this_machine:
         conf["spark.driver.host"] = "127.0.0.1"
@@ -182,8 +185,9 @@ def _start_failure_message(exc: Exception, delta: bool) -> str:
 
 
 def ivy_jars_dir() -> Path:
-    """Where Spark's dependency resolver copies resolved jars (Spark 4.x default)."""
-    return Path(os.environ.get("PRODSPARK_IVY_DIR", Path.home() / ".ivy2.5.2")) / "jars"
+    """Where Spark's dependency resolver copies the resolved jars: ``jars`` in the course's Ivy
+    folder (:func:`prodspark.paths.ivy_dir`, which the course passes to Spark as ``spark.jars.ivy``)."""
+    return paths.ivy_dir() / "jars"
 
 
 def delta_jars_cached() -> bool:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import shlex
 
+from prodspark import paths
+
 MANAGERS = {
     "standalone": {
         "master": "spark://127.0.0.1:7077",
@@ -40,7 +42,12 @@ def submit_command(manager: str, application: str, settings: dict[str, str] | No
         raise ValueError(f"unknown cluster manager {manager!r}; choose one of {', '.join(MANAGERS)}")
     spec = MANAGERS[manager]
     args = ["spark-submit", "--master", master or spec["master"], "--deploy-mode", spec["deploy_mode"]]
-    for key, value in {**(settings or {}), **spec["extra"]}.items():
+    settings = dict(settings or {})
+    if "spark.jars.packages" in settings and manager != "kubernetes":
+        # spark-submit resolves the packages on this machine: into the course's Ivy folder, the
+        # one `prodspark check` reads (on Kubernetes the driver's pod resolves them, in its own).
+        settings.setdefault("spark.jars.ivy", str(paths.ivy_dir()))
+    for key, value in {**settings, **spec["extra"]}.items():
         args += ["--conf", f"{key}={value}"]
     if manager == "kubernetes" and "://" not in application:
         application = f"local:///opt/app/{application}"  # a path inside the image

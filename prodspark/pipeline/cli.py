@@ -1,7 +1,7 @@
 """The pipeline as a command: ``spark-submit`` it, or run it with ``python -m prodspark.pipeline``.
 
     spark-submit --master spark://127.0.0.1:7077 --packages io.delta:... \\
-        prodspark/pipeline/__main__.py --input raw/ --table tables/payments \\
+        --conf spark.jars.ivy=$HOME/.ivy2.5.2 prodspark/pipeline/__main__.py --input raw/ --table tables/payments \\
         --quarantine tables/quarantine --min-quality 0.9 --run-id 2024-07-01
 
 Logs go to stderr; the last line on stdout is the run's metrics as JSON, for a scheduler
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -110,7 +111,8 @@ def submit_command(master: str, input_path: str, table: str, quarantine: str, *,
     """The ``spark-submit`` arguments that run the pipeline on ``master``, with Delta Lake.
 
     The job uses DataFrame operations only (no Python on executors), so executors need
-    nothing but Spark and Delta's jars, which ``--packages`` ships to them.
+    nothing but Spark and Delta's jars, which ``--packages`` ships to them. spark-submit
+    resolves them into the course's Ivy folder (``spark.jars.ivy``, from the course's settings).
     """
     from prodspark import masters
     from prodspark.session import course_conf
@@ -134,12 +136,20 @@ def spark_submit_path() -> str:
 
 
 def shown_command(args: list[str]) -> str:
-    """The command folded one option per line, the course's folder shown as ``.``, and the
-    long list of jars Spark already ships (``spark.jars.excludes``) shortened."""
+    """The command folded one option per line, the course's folder shown as ``.``, an Ivy folder
+    in the home folder as ``$HOME/...`` (the command still runs when pasted into a shell), and
+    the long list of jars Spark already ships (``spark.jars.excludes``) shortened."""
     from prodspark.paths import REPO_ROOT
     from prodspark.submit import folded
 
-    excludes = "spark.jars.excludes="
+    excludes, ivy = "spark.jars.excludes=", "spark.jars.ivy="
     short = [f"{excludes}<{len(arg.split(','))} libraries Spark already ships>" if arg.startswith(excludes) else arg
              for arg in args]
-    return folded(short).replace(REPO_ROOT.as_uri(), "file://.").replace(str(REPO_ROOT), ".")
+    shown = folded(short)
+    home = os.environ.get("HOME", "").rstrip("/")
+    for arg in short:
+        folder = Path(arg[len(ivy):]) if arg.startswith(ivy) else None
+        if (folder is not None and home and shlex.quote(arg) == arg
+                and folder.is_relative_to(home) and not folder.is_relative_to(REPO_ROOT)):
+            shown = shown.replace(arg, f"{ivy}$HOME/{folder.relative_to(home).as_posix()}")
+    return shown.replace(REPO_ROOT.as_uri(), "file://.").replace(str(REPO_ROOT), ".")
