@@ -2,7 +2,7 @@
 # Set up the course on this machine, in one command:
 #   a virtual environment (.venv) with the pinned packages, the course's Jupyter kernel,
 #   Delta Lake's jars in the local cache, the course's data, then an environment check.
-# Needs: Python 3.10+ (3.11 recommended) and Java 17 or 21. Safe to run again.
+# Needs: Python 3.11+ and Java 17 or 21. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -14,8 +14,9 @@ if ! command -v "$PYTHON" >/dev/null 2>&1; then
   echo "ERROR: $PYTHON not found. Install Python 3.11 (or set PYTHON=/path/to/python3)." >&2
   exit 1
 fi
-if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
-  echo "ERROR: $("$PYTHON" --version 2>&1) is too old: the course needs Python 3.10 or newer (3.11 recommended)." >&2
+# The same floor as pyproject.toml's requires-python and prodspark.envcheck.MIN_PYTHON.
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "ERROR: $("$PYTHON" --version 2>&1) is too old: the course needs Python 3.11 or newer." >&2
   exit 1
 fi
 "$PYTHON" --version

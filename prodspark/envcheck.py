@@ -19,6 +19,9 @@ OK, WARN, FAIL = "ok", "warning", "FAIL"
 KERNEL_NAME = "production-spark"
 MIN_MEMORY_GIB = 4
 MIN_DISK_GIB = 2
+# The course's Python floor (tomllib, datetime.UTC); pyproject.toml, setup.sh and the README
+# state the same, and tests/test_versions.py keeps them in agreement.
+MIN_PYTHON = (3, 11)
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,14 @@ def pinned_versions(requirements: Path = paths.REPO_ROOT / "requirements.txt") -
     return pins
 
 
+def min_python_text() -> str:
+    return ".".join(map(str, MIN_PYTHON))
+
+
 def check_python() -> Check:
     found = ".".join(map(str, sys.version_info[:3]))
-    if sys.version_info < (3, 10):
-        return Check("Python", FAIL, f"{found} ({sys.executable})", "Use Python 3.10 or newer (3.11 recommended).")
+    if sys.version_info < MIN_PYTHON:
+        return Check("Python", FAIL, f"{found} ({sys.executable})", f"Use Python {min_python_text()} or newer.")
     return Check("Python", OK, f"{found} ({sys.executable})")
 
 
@@ -71,7 +78,8 @@ def check_package(name: str, pins: dict[str, str]) -> Check:
         return Check(name, FAIL, "not installed", "Run the set-up command: ./setup.sh")
     wanted = pins.get(name)
     if wanted and found != wanted:
-        return Check(name, WARN, f"{found} installed, the course pins {wanted}", "Run ./setup.sh to install the pinned versions.")
+        return Check(name, WARN, f"{found} installed, the course pins {wanted}",
+                     "Run ./setup.sh to install the pinned versions.")
     return Check(name, OK, found)
 
 
@@ -98,7 +106,8 @@ def check_memory() -> Check:
         return Check("Memory", WARN, "could not be read on this system")
     detail = f"{total:.1f} GiB in total, {os.cpu_count()} CPU cores"
     if total < MIN_MEMORY_GIB:
-        return Check("Memory", FAIL, detail, f"The course needs at least {MIN_MEMORY_GIB} GiB; close other programs or use a bigger machine.")
+        return Check("Memory", FAIL, detail,
+                     f"The course needs at least {MIN_MEMORY_GIB} GiB; close other programs or use a bigger machine.")
     return Check("Memory", OK, detail)
 
 

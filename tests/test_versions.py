@@ -68,3 +68,49 @@ def test_installed_versions_match_the_pins():
 
     for name, pinned in pins(ROOT / "requirements.txt").items():
         assert version(name) == pinned, f"{name} {version(name)} is installed, {pinned} pinned: run ./setup.sh"
+
+
+def stated_floors() -> dict[str, tuple[int, ...]]:
+    """The Python floor as each file states it."""
+    floors = {}
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    found = re.fullmatch(r">=\s*(\d+)\.(\d+)", requires.strip())
+    assert found, f"pyproject.toml: requires-python should be a single floor like '>=3.11', got {requires!r}"
+    floors["pyproject.toml requires-python"] = tuple(map(int, found.groups()))
+
+    setup = (ROOT / "setup.sh").read_text()
+    checks = re.findall(r"sys\.version_info\s*<\s*\((\d+),\s*(\d+)\)", setup)
+    assert len(checks) == 1, "setup.sh should check the Python version exactly once"
+    floors["setup.sh check"] = tuple(map(int, checks[0]))
+    messages = re.findall(r"needs Python (\d+)\.(\d+) or newer", setup)
+    assert messages, "setup.sh should say which Python the course needs"
+    for message in messages:
+        floors["setup.sh message"] = tuple(map(int, message))
+
+    readme = (ROOT / "README.md").read_text()
+    prerequisite = re.findall(r"^- \*\*Python (\d+)\.(\d+) or newer\*\*", readme, flags=re.MULTILINE)
+    assert len(prerequisite) == 1, "README.md should have one prerequisite line '- **Python X.Y or newer**'"
+    floors["README.md prerequisites"] = tuple(map(int, prerequisite[0]))
+    return floors
+
+
+def test_one_python_floor_everywhere_and_this_interpreter_meets_it():
+    import sys
+
+    from prodspark.envcheck import MIN_PYTHON, check_python
+
+    for where, floor in stated_floors().items():
+        assert floor == MIN_PYTHON, f"{where} states Python {floor}, prodspark.envcheck.MIN_PYTHON is {MIN_PYTHON}"
+    assert sys.version_info >= MIN_PYTHON, f"this interpreter is {sys.version.split()[0]}, below the floor"
+    assert check_python().status == "ok"
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda_python = next(d for d in environment["dependencies"] if isinstance(d, str) and d.startswith("python="))
+    assert tuple(map(int, conda_python.split("=")[1].split("."))) >= MIN_PYTHON, "environment.yml's Python"
+
+
+def test_the_check_names_the_floor_when_python_is_too_old(monkeypatch):
+    from prodspark import envcheck
+
+    monkeypatch.setattr(envcheck, "MIN_PYTHON", (99, 1))
+    check = envcheck.check_python()
+    assert check.status == envcheck.FAIL and check.fix == "Use Python 99.1 or newer."

@@ -1,7 +1,8 @@
 """The pipeline as a command: ``spark-submit`` it, or run it with ``python -m prodspark.pipeline``.
 
     spark-submit --master spark://127.0.0.1:7077 --packages io.delta:... \\
-        --conf spark.jars.ivy=$HOME/.ivy2.5.2 prodspark/pipeline/__main__.py --input raw/ --table tables/payments \\
+        --conf spark.jars.ivy=$HOME/.ivy2.5.2 \\
+        prodspark/pipeline/__main__.py --input raw/ --table tables/payments \\
         --quarantine tables/quarantine --min-quality 0.9 --run-id 2024-07-01
 
 Logs go to stderr; the last line on stdout is the run's metrics as JSON, for a scheduler
