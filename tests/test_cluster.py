@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 from prodspark import cluster
@@ -85,8 +86,32 @@ def test_start_use_and_stop_a_real_cluster(course_home):
         assert job.returncode == 0, job.stderr[-2000:]
         assert job.stdout.split() == ["1000", "2"], "two 1-core executors on two workers"
     finally:
-        pids = [state.master_pid, *state.worker_pids]
+        started_at = {pid: psutil.Process(pid).create_time() for pid in [state.master_pid, *state.worker_pids]}
         assert cluster.stop_cluster(progress=lambda line: None) == 3
-    assert not any(Path(f"/proc/{pid}").exists() and "deploy" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
-                   for pid in pids), "a cluster process outlived stop"
+    survivors = [pid for pid, created in started_at.items() if still_running(pid, created)]
+    assert not survivors, f"cluster process(es) {survivors} outlived stop"
     assert cluster.read_state() is None
+
+
+def still_running(pid: int, created: float) -> bool:
+    """True if ``pid`` is still the process that was created at ``created`` (not a reused pid),
+    and not a zombie: the test works the same on Linux and macOS (psutil, not /proc)."""
+    if not psutil.pid_exists(pid):
+        return False
+    try:
+        process = psutil.Process(pid)
+        return process.create_time() == created and process.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
+
+
+def test_the_survivor_check_sees_a_live_process_and_not_a_dead_one():
+    child = subprocess.Popen(["sleep", "60"])
+    created = psutil.Process(child.pid).create_time()
+    try:
+        assert still_running(child.pid, created)
+        assert not still_running(child.pid, created - 1), "another process under a reused pid"
+    finally:
+        child.kill()
+        child.wait()
+    assert not still_running(child.pid, created)
