@@ -30,8 +30,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 VENV_PY=.venv/bin/python
 
-step "Installing the pinned packages (requirements.txt, constraints.txt)"
-"$VENV_PY" -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+step "Installing the pinned packages (requirements.txt, requirements-dev.txt, constraints.txt)"
+"$VENV_PY" -m pip install --quiet --disable-pip-version-check \
+  -r requirements.txt -r requirements-dev.txt -c constraints.txt
 "$VENV_PY" -m pip install --quiet --disable-pip-version-check --no-deps -e .
 
 step "Registering the Jupyter kernel 'production-spark'"

@@ -31,13 +31,15 @@ import math
 import os
 import shutil
 import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, cast
 
 from prodspark import paths
 from prodspark.errors import ParameterError
+from prodspark.frames import first_row
 from prodspark.params import check_scale, check_seed, check_writable_dir
 from prodspark.timing import Timer
 
@@ -173,7 +175,7 @@ def _uniform(seed: int, salt: str, id_col: str | Column = "id") -> Column:
     return F.pmod(hashed, F.lit(2**53)).cast("double") / float(2**53)
 
 
-def _index(u: Column, n: int) -> Column:
+def _index(u: Column, n: int | Column) -> Column:
     """A whole number in 0..n-1 from a uniform u in [0, 1): each equally likely."""
     from pyspark.sql import functions as F
 
@@ -366,7 +368,7 @@ def _transaction_columns(seed: int, sizes: Sizes, number: Column) -> dict[str, C
 
     customer = _skewed_index(u("customer"), sizes.customers, CUSTOMER_SKEW_POWER) + 1
     seconds = _index(u("time"), ((LAST_DAY - FIRST_DAY).days + 1) * 86_400)
-    first_second = int(dt.datetime.combine(FIRST_DAY, dt.time(), dt.timezone.utc).timestamp())
+    first_second = int(dt.datetime.combine(FIRST_DAY, dt.time(), dt.UTC).timestamp())
     return {
         "transaction_id": _transaction_id(number, sizes),
         "customer_id": _customer_id(customer, sizes),
@@ -525,7 +527,7 @@ def _check_datasets(datasets: object) -> tuple[str, ...]:
     """The requested dataset names, in the order of DATASETS."""
     names = (datasets,) if isinstance(datasets, str) else datasets
     try:
-        requested = set(names)  # type: ignore[arg-type]
+        requested = set(cast("Iterable[object]", names))  # not iterable: TypeError, below
     except TypeError:
         raise ParameterError(f"datasets must be a list of names from {DATASETS}, got {datasets!r}.") from None
     unknown = sorted(str(name) for name in requested - set(DATASETS))
@@ -670,6 +672,8 @@ def ensure_generated(spark: SparkSession, data_dir: str | os.PathLike | None, sc
     if not complete:
         generate(spark, folder, scale=scale, seed=seed)
         info = _read_generated(folder)
+    if info is None:
+        raise RuntimeError(f"{folder / '_generated.json'} could not be read back after the data was generated.")
     return info
 
 
@@ -685,7 +689,10 @@ def _utc_session(spark: SparkSession) -> Iterator[None]:
     try:
         yield
     finally:
-        spark.conf.set(key, before)
+        if before is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, before)
 
 
 def _write_csv(df: DataFrame, path: Path) -> None:
@@ -712,7 +719,7 @@ def _sample_raw_lines(spark: SparkSession, seed: int, rows: int) -> list[Row]:
     lines = _raw_lines(spark, 1.0, seed, None).where(F.col("id") <= SAMPLE_SEARCH_LINES).cache()
     try:
         clean = lines.where(F.col("defect").isNull()).orderBy("id").limit(max(1, rows - len(DEFECTS)))
-        last_clean = clean.agg(F.max("id")).first()[0]
+        last_clean = first_row(clean.agg(F.max("id")))[0]
         showable = (F.col("defect") != "duplicate") | (F.col("record") <= last_clean)
         firsts = lines.where(F.col("defect").isNotNull() & showable).groupBy("defect").agg(F.min("id").alias("id"))
         sample = lines.join(firsts.select("id"), "id").unionByName(clean)

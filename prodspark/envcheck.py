@@ -32,15 +32,20 @@ class Check:
     fix: str = ""
 
 
-def pinned_versions(requirements: Path = paths.REPO_ROOT / "requirements.txt") -> dict[str, str]:
-    """name -> version from the course's pinned requirements (empty when not in a checkout)."""
+REQUIREMENTS = (paths.REPO_ROOT / "requirements.txt", paths.REPO_ROOT / "requirements-dev.txt")
+
+
+def pinned_versions(*requirements: Path) -> dict[str, str]:
+    """name -> version from the course's pinned requirements, the course's and the test tools'
+    by default (empty when not in a checkout)."""
     pins = {}
-    if requirements.exists():
-        for line in requirements.read_text().splitlines():
-            line = line.split("#")[0].strip()
-            if "==" in line:
-                name, _, pinned = line.partition("==")
-                pins[name.strip().lower()] = pinned.strip()
+    for path in requirements or REQUIREMENTS:
+        if path.exists():
+            for line in path.read_text().splitlines():
+                line = line.split("#")[0].strip()
+                if "==" in line:
+                    name, _, pinned = line.partition("==")
+                    pins[name.strip().lower()] = pinned.strip()
     return pins
 
 

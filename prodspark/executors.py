@@ -68,7 +68,7 @@ def kill_executor(spark, executor_id: str) -> ExecutorProcess:
             try:
                 psutil.Process(executor.pid).send_signal(signal.SIGKILL)
             except psutil.NoSuchProcess:
-                raise ExecutorProcessError(f"executor {executor_id} (pid {executor.pid}) had already exited.")
+                raise ExecutorProcessError(f"executor {executor_id} (pid {executor.pid}) had already exited.") from None
             return executor
     raise ExecutorProcessError(
         f"no process of executor {executor_id} of {spark.sparkContext.applicationId} runs on this machine; "

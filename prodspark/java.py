@@ -51,14 +51,13 @@ def parse_major(version_output: str) -> int | None:
         match = re.search(r"^\S+ (\d+(?:\.\d+)*)", version_output, re.MULTILINE)
     if not match:
         return None
-    parts = match.group(1).split(".")
-    try:
-        first = int(re.match(r"\d+", parts[0]).group())
-        if first == 1 and len(parts) > 1:
-            return int(re.match(r"\d+", parts[1]).group())
-        return first
-    except (AttributeError, ValueError):
+    parts = [re.match(r"\d+", part) for part in match.group(1).split(".")]
+    if parts[0] is None:
         return None
+    first = int(parts[0].group())
+    if first == 1 and len(parts) > 1:  # "1.8.0_392": Java 8 and older
+        return int(parts[1].group()) if parts[1] is not None else None
+    return first
 
 
 def java_info() -> JavaInfo:

@@ -174,7 +174,7 @@ def plot_regions(named_regions: dict[str, MemoryRegions], overhead_mib: dict[str
     for label, size, colour in parts:
         widths = [size(named_regions[n]) / MiB for n in names]
         axis.barh(names, widths, left=left, color=colour, label=label)
-        left = [a + b for a, b in zip(left, widths)]
+        left = [a + b for a, b in zip(left, widths, strict=True)]
     if overhead_mib:
         widths = [overhead_mib.get(n, 0) for n in names]
         axis.barh(names, widths, left=left, color="#d32f2f", label="overhead (off heap)")

@@ -21,7 +21,7 @@ from pathlib import Path
 from prodspark import masters, paths
 from prodspark.errors import ParameterError
 
-_current: "CourseParams | None" = None
+_current: CourseParams | None = None
 
 
 @dataclass(frozen=True)
@@ -46,18 +46,19 @@ def check_scale(scale: object) -> float:
             f"scale must be a positive number such as 1 or 0.5, got {scale!r} "
             f"({type(scale).__name__})."
         )
-    if not scale > 0 or scale != scale or scale == float("inf"):
+    value = float(scale)
+    if not value > 0 or value != value or value == float("inf"):
         raise ParameterError(f"scale must be greater than 0 and finite, got {scale!r}.")
-    return float(scale)
+    return value
 
 
 def check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or int(seed) < 0:
         raise ParameterError(
             f"seed must be a whole number 0 or more, such as 42, got {seed!r} "
             f"({type(seed).__name__})."
         )
-    if seed >= 2**63:
+    if int(seed) >= 2**63:
         raise ParameterError(f"seed must be below 2**63 (it is hashed as a 64-bit number), got {seed!r}.")
     return int(seed)
 

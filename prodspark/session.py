@@ -15,6 +15,7 @@ One call gives every notebook the same, production-like session:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -196,7 +197,7 @@ def delta_jars_cached() -> bool:
 
 
 @contextmanager
-def runtime_conf(spark, settings: dict[str, object]):
+def runtime_conf(spark, settings: Mapping[str, object]):
     """Apply runtime (SQL) settings inside a ``with`` block, then put the previous values back.
 
     A value of None means the value the session was launched with (or Spark's default).

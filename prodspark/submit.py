@@ -7,10 +7,19 @@ managers is the master URL, the deploy mode and a few manager-specific settings.
 from __future__ import annotations
 
 import shlex
+from typing import TypedDict
 
 from prodspark import paths
 
-MANAGERS = {
+
+class Manager(TypedDict):
+    master: str
+    deploy_mode: str
+    extra: dict[str, str]
+    needs: str
+
+
+MANAGERS: dict[str, Manager] = {
     "standalone": {
         "master": "spark://127.0.0.1:7077",
         "deploy_mode": "client",

@@ -7,8 +7,8 @@ from prodspark.engines import crossover, same_result
 
 
 def table(spark_times, pandas_times, sizes=(1_000, 10_000, 100_000)):
-    rows = [{"engine": "spark", "rows": n, "seconds": s} for n, s in zip(sizes, spark_times)]
-    rows += [{"engine": "pandas", "rows": n, "seconds": s} for n, s in zip(sizes, pandas_times)]
+    rows = [{"engine": "spark", "rows": n, "seconds": s} for n, s in zip(sizes, spark_times, strict=True)]
+    rows += [{"engine": "pandas", "rows": n, "seconds": s} for n, s in zip(sizes, pandas_times, strict=True)]
     return pd.DataFrame(rows)
 
 
@@ -37,7 +37,8 @@ def test_faster_everywhere():
 
 
 def test_same_result_tolerates_rounding_but_not_different_counts():
-    a = pd.DataFrame({"merchant_id": ["M1", "M2"], "revenue": [10.0, 20.0], "transactions": [1, 2], "customers": [1, 2]})
+    a = pd.DataFrame({"merchant_id": ["M1", "M2"], "revenue": [10.0, 20.0],
+                      "transactions": [1, 2], "customers": [1, 2]})
     b = a.iloc[::-1].copy()
     b["revenue"] = b["revenue"] + 0.001
     assert same_result(a, b)

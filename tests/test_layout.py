@@ -7,12 +7,14 @@ from prodspark import layout
 from prodspark.sparkui import trace
 
 
-@pytest.mark.parametrize("total,target,expected", [(0, 100, 1), (100, 100, 1), (101, 100, 2), (10 * 2**30, 128 * 2**20, 80)])
+@pytest.mark.parametrize("total,target,expected",
+                         [(0, 100, 1), (100, 100, 1), (101, 100, 2), (10 * 2**30, 128 * 2**20, 80)])
 def test_partitions_for_a_target_size(total, target, expected):
     assert layout.partitions_for(total, target) == expected
 
 
-@pytest.mark.parametrize("total,target,words", [(-1, 10, "total_bytes"), (10, 0, "greater than 0"), ("1g", 10, "total_bytes")])
+@pytest.mark.parametrize("total,target,words",
+                         [(-1, 10, "total_bytes"), (10, 0, "greater than 0"), ("1g", 10, "total_bytes")])
 def test_bad_sizes_are_named(total, target, words):
     with pytest.raises(ValueError, match=words):
         layout.partitions_for(total, target)
@@ -47,7 +49,8 @@ def test_files_and_partition_folders_of_a_written_table(spark, tmp_path):
 def test_the_tasks_of_a_skewed_stage_show_the_skew(spark):
     spark.conf.set("spark.sql.adaptive.enabled", "false")
     try:
-        keys = spark.range(0, 20_000, 1, 4).select(F.when(F.col("id") < 15_000, 0).otherwise(F.col("id") % 8).alias("k"))
+        keys = spark.range(0, 20_000, 1, 4).select(
+            F.when(F.col("id") < 15_000, 0).otherwise(F.col("id") % 8).alias("k"))
         run = trace(spark, lambda: keys.groupBy("k").count().collect())
     finally:
         spark.conf.unset("spark.sql.adaptive.enabled")

@@ -3,7 +3,7 @@
 import pytest
 
 from prodspark import memory
-from prodspark.memory import MIN_OVERHEAD_MIB, MiB, MemoryRegions, parse_size, size_executors
+from prodspark.memory import MIN_OVERHEAD_MIB, MemoryRegions, MiB, parse_size, size_executors
 from prodspark.sparkui import SparkUI
 
 

@@ -24,7 +24,8 @@ def test_bad_seed_is_refused(seed, tmp_path):
 
 
 def test_good_parameters_are_normalised(tmp_path):
-    params = check_parameters(scale=2, seed=7, master="local[2]", data_dir=tmp_path / "d", output_dir=str(tmp_path / "o"))
+    params = check_parameters(scale=2, seed=7, master="local[2]", data_dir=tmp_path / "d",
+                              output_dir=str(tmp_path / "o"))
     assert params.scale == 2.0 and isinstance(params.scale, float)
     assert params.seed == 7
     assert params.data_dir == (tmp_path / "d").resolve() and params.data_dir.is_dir()

@@ -85,7 +85,8 @@ def test_spark_submit_commands_pass_the_ivy_folder(clean_env, tmp_path):
     with_packages = {"spark.jars.packages": session.delta_artifact()}
     for manager in ("standalone", "yarn"):  # spark-submit resolves the packages on this machine
         assert expected in submit.submit_command(manager, "job.py", with_packages)
-    assert not any(a.startswith("spark.jars.ivy=") for a in submit.submit_command("kubernetes", "job.py", with_packages))
+    on_kubernetes = submit.submit_command("kubernetes", "job.py", with_packages)
+    assert not any(a.startswith("spark.jars.ivy=") for a in on_kubernetes), "the driver's pod resolves them"
     assert not any(a.startswith("spark.jars.ivy=") for a in submit.submit_command("standalone", "job.py"))
 
 

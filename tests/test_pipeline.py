@@ -28,12 +28,12 @@ from prodspark.pipeline import (
     QualityGateFailed,
     Rule,
     classify,
+    cli,
     default_rules,
     parse,
     read_lines,
     run_pipeline,
 )
-from prodspark.pipeline import cli
 from prodspark.pipeline.job import PARTITION_COLUMN, latest_version
 from prodspark.pipeline.rules import reason_counts
 

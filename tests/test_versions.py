@@ -1,4 +1,5 @@
-"""One place holds the versions: requirements.txt. Everything else must agree with it."""
+"""One place holds each version: requirements.txt (the course) or requirements-dev.txt (the test
+and lint tools), never both. Everything else must agree with them."""
 
 import re
 import tomllib
@@ -23,12 +24,31 @@ def pins(path: Path) -> dict[str, str]:
     return found
 
 
+REQUIREMENTS = ("requirements.txt", "requirements-dev.txt")
+
+
+def all_pins() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name in REQUIREMENTS:
+        found.update(pins(ROOT / name))
+    return found
+
+
 def test_requirements_pin_every_direct_dependency_exactly():
     requirements = pins(ROOT / "requirements.txt")
-    for name in ("pyspark", "delta-spark", "jupyterlab", "nbval", "papermill", "matplotlib",
-                 "pandas", "pyarrow", "pytest", "duckdb", "ipykernel", "nbformat"):
+    for name in ("pyspark", "delta-spark", "jupyterlab", "papermill", "matplotlib",
+                 "pandas", "pyarrow", "duckdb", "ipykernel", "nbformat", "psutil"):
         assert name in requirements, f"{name} is not pinned in requirements.txt"
     assert requirements["pyspark"].startswith("4.1."), "the course targets PySpark 4.1.x"
+    dev = pins(ROOT / "requirements-dev.txt")
+    for name in ("pytest", "nbval", "pyyaml", "ruff", "mypy"):
+        assert name in dev, f"{name} is not pinned in requirements-dev.txt"
+    both = set(requirements) & set(dev)
+    assert not both, f"pinned in both requirements files: {sorted(both)}"
+    for path in REQUIREMENTS:
+        for line in (ROOT / path).read_text().splitlines():
+            line = line.split("#")[0].strip()
+            assert not line or "==" in line, f"{path}: {line!r} is not an exact pin"
 
 
 def test_environment_yml_installs_the_same_pinned_files():
@@ -38,15 +58,22 @@ def test_environment_yml_installs_the_same_pinned_files():
     pip_section = next(d["pip"] for d in dependencies if isinstance(d, dict) and "pip" in d)
     assert "python=3.11" in conda
     assert any(re.fullmatch(r"openjdk=(17|21)", d) for d in conda), "environment.yml must bring Java 17 or 21"
-    assert pip_section == ["-r requirements.txt", "-c constraints.txt"], (
-        "environment.yml must install the pip packages from requirements.txt, not list its own versions"
+    assert pip_section == ["-r requirements.txt", "-r requirements-dev.txt", "-c constraints.txt"], (
+        "environment.yml must install the pip packages from the requirements files, not list its own versions"
     )
     conda_names = {normalise(re.split(r"[=<>]", d)[0]) for d in conda}
-    assert not conda_names & set(pins(ROOT / "requirements.txt")), "a package is versioned in both files"
+    assert not conda_names & set(all_pins()), "a package is versioned in both environment.yml and pip's files"
+
+
+def test_the_set_up_installs_everything_the_tests_need():
+    setup = (ROOT / "setup.sh").read_text().replace("\\\n", " ")
+    assert re.search(r"pip install .*-r requirements\.txt -r requirements-dev\.txt -c constraints\.txt", setup), (
+        "setup.sh must install requirements.txt and requirements-dev.txt with constraints.txt"
+    )
 
 
 def test_constraints_agree_with_requirements():
-    requirements = pins(ROOT / "requirements.txt")
+    requirements = all_pins()
     constraints = pins(ROOT / "constraints.txt")
     for name, version in requirements.items():
         assert constraints.get(name) == version, (
@@ -55,18 +82,25 @@ def test_constraints_agree_with_requirements():
         )
 
 
+def requirement_names(dependencies: list[str]) -> set[str]:
+    return {normalise(re.split(r"[=<>\[ ;]", dependency)[0]) for dependency in dependencies}
+
+
 def test_package_dependencies_are_all_pinned():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     requirements = pins(ROOT / "requirements.txt")
-    for dependency in project["dependencies"]:
-        name = normalise(re.split(r"[=<>\[ ;]", dependency)[0])
-        assert name in requirements, f"{name} is a dependency of the package but not pinned"
+    for name in requirement_names(project["dependencies"]):
+        assert name in requirements, f"{name} is a dependency of the package but not pinned in requirements.txt"
+    dev = requirement_names(project["optional-dependencies"]["dev"])
+    assert dev == set(pins(ROOT / "requirements-dev.txt")), (
+        "pyproject.toml's dev extra and requirements-dev.txt must name the same packages"
+    )
 
 
 def test_installed_versions_match_the_pins():
     from importlib.metadata import version
 
-    for name, pinned in pins(ROOT / "requirements.txt").items():
+    for name, pinned in all_pins().items():
         assert version(name) == pinned, f"{name} {version(name)} is installed, {pinned} pinned: run ./setup.sh"
 
 

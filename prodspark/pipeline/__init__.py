@@ -13,20 +13,20 @@
 """
 
 from prodspark.pipeline.job import (
-    check_min_quality,
     EmptyInput,
     InputMissing,
     PipelineError,
     QualityGateFailed,
     RunMetrics,
+    check_min_quality,
     enrich,
     run_pipeline,
 )
 from prodspark.pipeline.rules import (
     ACCEPTED_CURRENCIES,
-    default_rules,
     Rule,
     classify,
+    default_rules,
     parse,
     read_lines,
     rules_table,

@@ -21,11 +21,13 @@ import datetime as dt
 import json
 import numbers
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING
 
 from prodspark.errors import CourseError, ParameterError
+from prodspark.frames import first_row
 from prodspark.paths import display_path
 from prodspark.pipeline import rules as rules_module
 from prodspark.pipeline.rules import DATE_FORMAT, FIELDS, ORIGIN, Rule
@@ -47,7 +49,7 @@ class PipelineError(CourseError):
 
     exit_code = 1
 
-    def __init__(self, message: str, metrics: "RunMetrics | None" = None):
+    def __init__(self, message: str, metrics: RunMetrics | None = None):
         super().__init__(message)
         self.metrics = metrics
 
@@ -124,7 +126,7 @@ def check_min_quality(value: object) -> float:
 
 def check_run_id(value: object) -> str:
     if value is None:
-        return dt.datetime.now(dt.timezone.utc).date().isoformat()  # the run date
+        return dt.datetime.now(dt.UTC).date().isoformat()  # the run date
     if not isinstance(value, str) or not RUN_ID_PATTERN.match(value):
         raise ParameterError(
             f"run_id must be 1 to 64 letters, digits or _ . : - (such as '2024-07-01'); got {value!r}."
@@ -174,7 +176,7 @@ def latest_version(spark: SparkSession, path: str) -> int | None:
 
     if not _is_delta(spark, path):
         return None
-    return DeltaTable.forPath(spark, path).history(1).first()["version"]
+    return first_row(DeltaTable.forPath(spark, path).history(1))["version"]
 
 
 def _write_quarantine(rejected: DataFrame, path: str, run_id: str) -> None:
@@ -215,11 +217,11 @@ def _load(spark: SparkSession, enriched: DataFrame, path: str, accepted: int) ->
     try:
         if changes.isEmpty():
             return 0, 0, False
-        result = (DeltaTable.forPath(spark, path).alias("t")
-                  .merge(changes.alias("s"), f"t.{KEY} = s.{KEY}")
-                  .whenMatchedUpdateAll()
-                  .whenNotMatchedInsertAll()
-                  .execute()).first()
+        result = first_row(DeltaTable.forPath(spark, path).alias("t")
+                           .merge(changes.alias("s"), f"t.{KEY} = s.{KEY}")
+                           .whenMatchedUpdateAll()
+                           .whenNotMatchedInsertAll()
+                           .execute())
         return int(result["num_inserted_rows"]), int(result["num_updated_rows"]), True
     finally:
         changes.unpersist()

@@ -16,9 +16,10 @@ record through.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, cast
 
 from prodspark.datagen import CURRENCIES, RAW_SCHEMA_DDL
 from prodspark.errors import ParameterError
@@ -103,6 +104,8 @@ def raw_schema(with_corrupt_column: bool = True):
     from pyspark.sql.types import StringType, StructType
 
     schema = StructType.fromDDL(RAW_SCHEMA_DDL)
+    if not isinstance(schema, StructType):  # fromDDL parses any type; the contract is a record
+        raise TypeError(f"RAW_SCHEMA_DDL must describe a record (a struct), not {schema.simpleString()}")
     return schema.add(CORRUPT_COLUMN, StringType()) if with_corrupt_column else schema
 
 
@@ -128,17 +131,19 @@ def check_rules(rules: object) -> tuple[Rule, ...]:
     if isinstance(rules, Rule):
         rules = (rules,)
     try:
-        checked = tuple(rules)  # type: ignore[arg-type]
+        given = tuple(cast("Iterable[object]", rules))  # not iterable: TypeError, below
     except TypeError:
         raise ParameterError(f"rules must be a list of Rule, got {type(rules).__name__}.") from None
-    for rule in checked:
+    checked: list[Rule] = []
+    for rule in given:
         if not isinstance(rule, Rule) or not isinstance(rule.broken, Column):
             raise ParameterError(f"each rule must be a Rule(reason, description, Column), got {rule!r}.")
+        checked.append(rule)
     reasons = [rule.reason for rule in checked]
     repeated = sorted({reason for reason in reasons if reasons.count(reason) > 1} | ({DUPLICATE} & set(reasons)))
     if repeated:
         raise ParameterError(f"each rule needs its own reason; repeated or reserved: {', '.join(repeated)}.")
-    return checked
+    return tuple(checked)
 
 
 def first_broken_rule(parsed: DataFrame, rules: Iterable[Rule] | None = None) -> DataFrame:
