@@ -5,12 +5,14 @@
     prodspark fetch-jars                 fetch Delta Lake's jars and prove Delta works
     prodspark data --scale 1 --seed 42   generate the course's datasets
     prodspark exercises [--check]        regenerate exercises/ from solutions/
-    prodspark progress [FOLDER]          which exercises your notebooks solve
+    prodspark progress [FOLDER]          which exercises your notebooks solve, and what is next
+    prodspark hint EXERCISE              a hint for one exercise, e.g. prodspark hint 04.1
     prodspark grade SUBMISSIONS          a table of who solved what (one folder per learner)
     prodspark benchmark [NOTEBOOK ...]   per-notebook execution times
     prodspark cluster start|status|stop  a standalone Spark cluster on 127.0.0.1
     prodspark execute NOTEBOOK ...       run notebooks in place (refresh committed outputs)
     prodspark clean                      remove generated data and scratch files
+    prodspark dev check|readme           maintainers: the course's files agree with course.toml
 """
 
 from __future__ import annotations
@@ -125,6 +127,37 @@ def cmd_progress(args) -> int:
     return 0
 
 
+def cmd_hint(args) -> int:
+    from prodspark.exercises import hint
+
+    given = hint(args.exercise)
+    print(repr(given) if getattr(given, "status", None) is None else given.message,
+          file=sys.stdout if getattr(given, "status", None) is None else sys.stderr)
+    return 0 if getattr(given, "status", None) is None else 2
+
+
+def cmd_dev(args) -> int:
+    from prodspark import devcheck
+
+    if args.action == "readme":
+        changed = devcheck.write_readme()
+        print("README.md's module table rewritten from course.toml." if changed
+              else "README.md's module table already matches course.toml.")
+        return 0
+    problems = devcheck.check_course()
+    for problem in problems:
+        print(f"- {problem}")
+    if problems:
+        print(f"{len(problems)} problem(s): the course's files do not agree with course.toml.")
+        return 1
+    from prodspark.course import course
+
+    listed = course()
+    print(f"course.toml, notebooks, checks, wrong-answer tables and README agree: "
+          f"{len(listed.available)} modules available, {len(listed.exercises)} exercises.")
+    return 0
+
+
 def cmd_grade(args) -> int:
     from prodspark.exercises.progress import grade
 
@@ -229,6 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
     progress.add_argument("--execute", action="store_true", help="run the notebooks first (slow)")
     progress.set_defaults(run=cmd_progress)
 
+    hints = sub.add_parser("hint", help="a hint for one exercise (it guides, it does not give the answer)")
+    hints.add_argument("exercise", help="the exercise id, e.g. 04.1")
+    hints.set_defaults(run=cmd_hint)
+
     grade = sub.add_parser("grade", help="grade a folder of submissions (one sub-folder per learner)")
     grade.add_argument("submissions")
     grade.add_argument("--execute", action="store_true", help="run each notebook before reading its verdicts")
@@ -253,6 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
     clusters.set_defaults(run=cmd_cluster)
 
     sub.add_parser("clean", help="remove generated data and scratch files (.course/)").set_defaults(run=cmd_clean)
+
+    dev = sub.add_parser("dev", help="maintainers: check the course against course.toml, or rewrite the README table")
+    dev.add_argument("action", choices=("check", "readme"))
+    dev.set_defaults(run=cmd_dev)
     return parser
 
 

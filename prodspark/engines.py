@@ -123,7 +123,42 @@ def compare(spark, files: dict[int, Path], repeat: int = 2,
             records.append({"engine": engine, "rows": rows, "seconds": seconds})
     table = pd.DataFrame(records)
     table["rows_per_second"] = table["rows"] / table["seconds"]
+    _remember(table)
     return table
+
+
+# Measurements this process made, by token: a check can tell a table compare() returned (or an
+# unchanged copy of it) from one typed in or edited afterwards.
+_MEASURED: dict[str, str] = {}
+MEASUREMENT_KEY = "prodspark.measurement"
+
+
+def _fingerprint(table) -> str:
+    import hashlib
+
+    columns = ["engine", "rows", "seconds"]  # in any row order: sorting the table changes no measurement
+    ordered = table[columns].sort_values(["engine", "rows", "seconds"])
+    return hashlib.sha256(ordered.to_csv(index=False, float_format="%.17g").encode()).hexdigest()
+
+
+def _remember(table) -> None:
+    token = uuid.uuid4().hex
+    table.attrs[MEASUREMENT_KEY] = token
+    _MEASURED[token] = _fingerprint(table)
+
+
+def measurement_problem(table) -> str | None:
+    """Why ``table`` is not a measurement compare() made in this process, or None if it is."""
+    import pandas as pd
+
+    if not isinstance(table, pd.DataFrame):
+        return f"it is a {type(table).__name__}, not the pandas DataFrame engines.compare returns"
+    token = table.attrs.get(MEASUREMENT_KEY)
+    if token not in _MEASURED:
+        return "it was not measured by engines.compare in this session (typed in, loaded or built by hand)"
+    if not {"engine", "rows", "seconds"} <= set(table.columns) or _fingerprint(table) != _MEASURED[token]:
+        return "its numbers were changed after engines.compare measured them"
+    return None
 
 
 @dataclass(frozen=True)

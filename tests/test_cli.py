@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from prodspark.course import course
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -52,18 +54,41 @@ def test_exercises_check_reports_drift(tmp_path):
     assert sync(copy / "solutions", copy / "exercises", write=False) == []
 
 
+EXERCISES = [e.id for e in course().exercises]
+
+
+def total_line(output: str) -> str:
+    return next(line for line in output.splitlines() if line.startswith("total"))
+
+
 def test_progress_of_the_committed_solutions_is_complete():
     result = prodspark("progress", "solutions")
     assert result.returncode == 0
-    total = result.stdout.strip().splitlines()[-1]
-    solved, exercises = total.split()[1].split("/")
-    assert solved == exercises and int(exercises) >= 7, result.stdout
+    assert total_line(result.stdout).split()[1] == f"{len(EXERCISES)}/{len(EXERCISES)}", result.stdout
+    assert result.stdout.strip().endswith("every exercise solved.")
 
 
-def test_progress_of_fresh_exercises_is_zero():
+def test_progress_of_fresh_exercises_is_zero_and_names_the_next_without_answers():
     result = prodspark("progress")
     assert result.returncode == 0
-    assert result.stdout.strip().splitlines()[-1].split()[1].startswith("0/")
+    assert total_line(result.stdout).split()[1] == f"0/{len(EXERCISES)}", result.stdout
+    first = course().exercises[0]
+    assert result.stdout.strip().endswith(f"next: exercise {first.id}, {first.title} (00_setup_orientation.ipynb)")
+    for entry in course().exercises:
+        assert entry.hint not in result.stdout
+
+
+def test_a_hint_on_the_command_line():
+    result = prodspark("hint", "04.1")
+    assert result.returncode == 0 and course().exercise("04.1").hint in result.stdout
+    unknown = prodspark("hint", "4.1")
+    assert unknown.returncode == 2 and "No exercise '4.1'" in unknown.stderr
+
+
+def test_dev_check_passes_here():
+    result = prodspark("dev", "check")
+    assert result.returncode == 0, result.stdout
+    assert f"{len(EXERCISES)} exercises" in result.stdout
 
 
 def test_grade_a_room(tmp_path):
@@ -71,9 +96,13 @@ def test_grade_a_room(tmp_path):
     shutil.copytree(ROOT / "exercises", tmp_path / "bob")
     result = prodspark("grade", str(tmp_path), "--csv", str(tmp_path / "grades.csv"))
     assert result.returncode == 0, result.stderr
-    lines = {line.split()[0]: line for line in result.stdout.splitlines()[1:] if line.strip()}
-    assert "passed" in lines["ada"] and "not attempted" in lines["bob"]
-    assert (tmp_path / "grades.csv").read_text().startswith("learner,")
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "grades.csv").set_index("learner")
+    assert [c for c in table.columns if c not in ("solved", "problems")] == EXERCISES
+    assert (table.loc["ada", EXERCISES] == "passed").all() and table.loc["ada", "solved"] == len(EXERCISES)
+    assert (table.loc["bob", EXERCISES] == "not attempted").all() and table.loc["bob", "solved"] == 0
+    assert "ada" in result.stdout and "bob" in result.stdout
 
 
 def test_grade_needs_a_folder(tmp_path):

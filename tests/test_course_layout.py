@@ -1,14 +1,18 @@
 """What every notebook must have, so each module can copy the same skeleton."""
 
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from prodspark.course import FOLDERS, ManifestError, course, module_table, parse, readme_with_table
+from prodspark.devcheck import check_course
+
 ROOT = Path(__file__).resolve().parents[1]
-LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+LESSONS = course().notebooks("notebooks")
+SOLUTIONS = course().notebooks("solutions")
 REQUIRED_PARAMETERS = ("scale", "seed", "master", "data_dir", "output_dir")
 
 
@@ -20,14 +24,99 @@ def code_cells(notebook):
     return [c for c in notebook.cells if c.cell_type == "code"]
 
 
-def test_modules_00_and_01_exist_in_all_three_folders():
-    for folder in ("notebooks", "solutions", "exercises"):
-        names = [p.name for p in sorted((ROOT / folder).glob("*.ipynb"))]
-        assert names[:2] == ["00_setup_orientation.ipynb", "01_when_spark_is_worth_it.ipynb"], folder
+def test_each_folder_holds_exactly_the_available_modules_notebooks():
+    expected = [m.notebook_name for m in course().available]
+    assert len(expected) >= 6
+    for folder in FOLDERS:
+        assert sorted(p.name for p in (ROOT / folder).glob("*.ipynb")) == expected, folder
 
 
-def test_every_solution_has_its_lesson():
-    assert {p.name for p in SOLUTIONS} <= {p.name for p in LESSONS}
+def test_the_course_agrees_with_its_manifest():
+    assert check_course() == []
+
+
+@pytest.fixture
+def copy_of_the_course(tmp_path):
+    for name in ("course.toml", "README.md"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    for folder in FOLDERS:
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    (tmp_path / "tests").mkdir()
+    shutil.copy(ROOT / "tests" / "exercise_cases.py", tmp_path / "tests" / "exercise_cases.py")
+    assert check_course(tmp_path) == []
+    return tmp_path
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_dev_check_finds_a_missing_and_a_stray_notebook(copy_of_the_course):
+    root = copy_of_the_course
+    (root / "exercises" / "03_memory_and_resources.ipynb").unlink()
+    shutil.copy(root / "notebooks" / "00_setup_orientation.ipynb", root / "notebooks" / "06_monitoring.ipynb")
+    problems = "\n".join(check_course(root))
+    assert "exercises/03_memory_and_resources.ipynb is missing" in problems
+    assert "notebooks/06_monitoring.ipynb should not be there: its module is planned" in problems
+
+
+def test_dev_check_finds_an_exercise_without_a_check_a_case_or_a_prompt(copy_of_the_course):
+    root = copy_of_the_course
+    edit(root / "course.toml", '[[modules]]\nnumber = "01"',
+         '[[modules.exercises]]\nid = "00.4"\ntitle = "New"\nhint = "Think."\n\n[[modules]]\nnumber = "01"')
+    problems = "\n".join(check_course(root))
+    assert "exercise 00.4 has no check" in problems
+    assert "exercise 00.4 has no table of wrong answers" in problems
+    assert "checks 00.1, 00.2, 00.3; course.toml lists 00.1, 00.2, 00.3, 00.4" in problems
+    assert "no prompt headed 'Exercise 00.4" in problems
+
+
+def test_dev_check_finds_a_hint_that_gives_the_answer_away(copy_of_the_course):
+    root = copy_of_the_course
+    edit(root / "course.toml", 'hint = "Every DataFrame can tell', 'hint = "Write n_transactions = transactions.count(). Every DataFrame can tell')
+    assert any("hint of exercise 00.1 gives the solution away: 'n_transactions = transactions.count()'" in p
+               for p in check_course(root))
+
+
+def test_dev_check_finds_a_stale_readme_table_and_stale_exercises(copy_of_the_course):
+    root = copy_of_the_course
+    edit(root / "README.md", "| 15 min |", "| 16 min |")
+    edit(root / "exercises" / "00_setup_orientation.ipynb", "Count the transactions", "Count them")
+    problems = "\n".join(check_course(root))
+    assert "README.md's module table differs from course.toml" in problems
+    assert "exercises/ is out of date (00_setup_orientation.ipynb)" in problems
+
+
+def test_the_readme_table_is_generated_from_the_manifest():
+    readme = (ROOT / "README.md").read_text()
+    assert module_table(course()) in readme and readme_with_table(readme, course()) == readme
+    for m in course().modules:
+        assert f"| {m.number} | " in readme
+
+
+@pytest.mark.parametrize("data,message", [
+    ({}, "lists no modules"),
+    ({"modules": [{"number": "1"}]}, "two digits"),
+    ({"modules": [{"number": "00", "slug": "a", "title": "A", "lesson_minutes": 1, "exercise_minutes": 1,
+                   "status": "ready", "runs_on": "local"}]}, "status = 'ready'"),
+    ({"modules": [{"number": "00", "slug": "a", "title": "A", "lesson_minutes": 0, "exercise_minutes": 1,
+                   "status": "planned", "runs_on": "local"}]}, "lesson_minutes"),
+    ({"modules": [{"number": "00", "slug": "a", "title": "A", "lesson_minutes": 1, "exercise_minutes": 1,
+                   "status": "available", "runs_on": "local",
+                   "exercises": [{"id": "00.1", "title": "t", "hint": "h"}, {"id": "00.1", "title": "t", "hint": "h"}]}]},
+     "listed twice"),
+    ({"modules": [{"number": "00", "slug": "a", "title": "A", "lesson_minutes": 1, "exercise_minutes": 1,
+                   "status": "available", "runs_on": "local", "exercises": [{"id": "01.1", "title": "t", "hint": "h"}]}]},
+     "ids read 00.1"),
+    ({"modules": [{"number": "00", "slug": "a", "title": "A", "lesson_minutes": 1, "exercise_minutes": 1,
+                   "status": "available", "runs_on": "local", "exercises": [{"id": "00.1", "title": "t", "hint": " "}]}]},
+     "non-empty text 'hint'"),
+])
+def test_a_bad_manifest_is_refused_with_a_message_naming_the_entry(data, message):
+    with pytest.raises(ManifestError, match=re.escape(message)):
+        parse(data)
 
 
 @pytest.mark.parametrize("path", LESSONS + SOLUTIONS, ids=lambda p: f"{p.parent.name}/{p.stem}")

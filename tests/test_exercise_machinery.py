@@ -5,7 +5,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from prodspark.exercises import check, exercise, Wrong
+from prodspark.course import ExerciseEntry
+from prodspark.exercises import check, exercise, hint, Wrong
 from prodspark.exercises.core import ERROR, FAILED, METADATA_KEY, NOT_ATTEMPTED, PASSED
 from prodspark.exercises.generate import MarkerError, make_exercise, render, strip_solutions, sync
 from prodspark.exercises.progress import exercise_ids, grade, notebook_progress, saved_verdicts
@@ -75,7 +76,8 @@ def test_make_exercise_drops_solution_only_cells_and_outputs():
 
 # --- checks: a verdict, never a traceback -----------------------------------------------------
 
-@exercise("99.1", "a test exercise", expects=int, needs_spark=False, hint="think of 42")
+@exercise("99.1", expects=int, needs_spark=False,
+          entry=ExerciseEntry("99.1", "a test exercise", "think of the answer to everything", "99"))
 def _answer_is_42(answer, ctx):
     if answer == 13:
         raise ZeroDivisionError("the check itself broke")
@@ -88,12 +90,22 @@ def test_verdicts_for_each_kind_of_answer():
     assert check("99.1", 42).status == PASSED
     assert check("99.1", ...).status == NOT_ATTEMPTED
     wrong = check("99.1", 7)
-    assert wrong.status == FAILED and "7 is not it" in wrong.message and wrong.hint == "think of 42"
+    assert wrong.status == FAILED and "7 is not it" in wrong.message
+    assert "think of" not in wrong.text() and 'hint("99.1")' in wrong.text(), "the hint comes on request"
+    unsolved = check("99.1", ...)
+    assert unsolved.text() == "⏳ Exercise 99.1 not attempted: replace the `...` under `# TODO` with your answer: a int."
     typed = check("99.1", "42")
     assert typed.status == FAILED and "expected a int, got str '42'" in typed.message
     assert check("99.1", True).status == FAILED, "a bool is not an acceptable int answer"
     broken = check("99.1", 13)
     assert broken.status == ERROR and "ZeroDivisionError" in broken.message
+
+
+def test_a_hint_is_shown_only_when_asked_for():
+    given = hint("99.1")
+    assert repr(given) == "💡 Hint for exercise 99.1 (a test exercise): think of the answer to everything"
+    for verdict in (check("99.1", 42), check("99.1", 7), check("99.1", ...), check("99.1", "x")):
+        assert "think of" not in verdict.text() and "think of" not in verdict._repr_mimebundle_()[0]["text/html"]
 
 
 def test_unknown_exercise_is_a_verdict():

@@ -21,14 +21,22 @@ import nbformat
 import papermill
 import pytest
 
+from prodspark.course import course
+from prodspark.devcheck import solution_blocks
 from prodspark.exercises.core import NOT_ATTEMPTED, PASSED
 from prodspark.exercises.generate import STUB_COMMENT
 from prodspark.exercises.progress import exercise_ids, saved_verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
-EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
+COURSE = course()
+LESSONS = COURSE.notebooks("notebooks")
+EXERCISES = COURSE.notebooks("exercises")
+# Where the extended tier runs each lesson again (course.toml's runs_on): lessons about one
+# machine locally, the others on the course's standalone cluster, where the solutions of
+# modules with cluster_checks (checks that read executors' memory) run too and must pass.
+LOCAL_LESSONS = COURSE.notebooks("notebooks", where="local")
+CLUSTER_LESSONS = COURSE.notebooks("notebooks", where="cluster")
+CLUSTER_SOLUTIONS = [m.notebook("solutions") for m in COURSE.available if m.cluster_checks]
 SECOND_PARAMETERS = {"scale": 0.5, "seed": 7}
 
 
@@ -48,29 +56,20 @@ def run(path: Path, output: Path, **parameters) -> nbformat.NotebookNode:
     return nbformat.read(output, as_version=4)
 
 
-LOCAL_MODULES = ("00", "01")  # lessons about one machine: set-up, and Spark against a single-node engine
-CLUSTER_SOLUTIONS = ("03",)  # checks that read executors' memory: they must pass on a cluster too
-
-
-def module(path: Path) -> str:
-    return path.name[:2]
-
-
 @pytest.mark.extended
-@pytest.mark.parametrize("path", [p for p in LESSONS if module(p) in LOCAL_MODULES], ids=label)
+@pytest.mark.parametrize("path", LOCAL_LESSONS, ids=label)
 def test_lesson_runs_with_another_seed_and_scale(path, second_data_dir, tmp_path):
     run(path, tmp_path / path.name, **SECOND_PARAMETERS,
         data_dir=str(second_data_dir), output_dir=str(tmp_path / "output"))
 
 
 @pytest.mark.extended
-@pytest.mark.parametrize("path", [p for p in LESSONS if module(p) not in LOCAL_MODULES]
-                         + [p for p in SOLUTIONS if module(p) in CLUSTER_SOLUTIONS], ids=label)
+@pytest.mark.parametrize("path", CLUSTER_LESSONS + CLUSTER_SOLUTIONS, ids=label)
 def test_runs_on_a_standalone_cluster_with_another_seed_and_scale(path, standalone_cluster, second_data_dir,
                                                                   tmp_path):
     executed = run(path, tmp_path / path.name, **SECOND_PARAMETERS, master=standalone_cluster.master_url,
                    data_dir=str(second_data_dir), output_dir=str(tmp_path / "output"))
-    if path in SOLUTIONS:
+    if path in CLUSTER_SOLUTIONS:
         verdicts = saved_verdicts(executed)
         ids = exercise_ids(executed)
         assert ids and {e: verdicts.get(e) for e in ids} == {e: PASSED for e in ids}
@@ -114,14 +113,48 @@ def test_the_stub_check_catches_a_misused_answer():
     assert uses_outside_check("check('00.1', answer, path=where)", {"answer", "where"}) == []
 
 
+def output_text(notebook: nbformat.NotebookNode) -> str:
+    """Everything the notebook's cells printed or displayed, as text."""
+    parts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            parts.append(output.get("text", ""))
+            for data in output.get("data", {}).values():
+                parts.append(data if isinstance(data, str) else str(data))
+    return "\n".join(parts)
+
+
+def answer_fragments(module) -> list[str]:
+    """What would give the module's answers away: its hints and the lines of its solutions."""
+    solution = nbformat.read(module.notebook("solutions"), as_version=4)
+    lines = [line.strip() for block in solution_blocks(solution).values() for line in block]
+    return [e.hint for e in module.exercises] + [line for line in lines if len(line) >= 12
+                                                 and not line.startswith(("#", "import ", "from "))]
+
+
 @pytest.mark.full
-def test_an_unsolved_exercise_notebook_runs_to_the_end_and_passes_nothing(second_data_dir, tmp_path):
-    path = ROOT / "exercises" / "00_setup_orientation.ipynb"
+def test_an_unsolved_exercise_notebook_runs_to_the_end_passes_nothing_and_prints_no_answer(second_data_dir,
+                                                                                           tmp_path):
+    module = COURSE.module("00")
+    path = module.notebook("exercises")
     executed = run(path, tmp_path / path.name, **SECOND_PARAMETERS,
                    data_dir=str(second_data_dir), output_dir=str(tmp_path / "output"))
     verdicts = saved_verdicts(executed)
     ids = exercise_ids(executed)
-    assert ids and {e: verdicts.get(e) for e in ids} == {e: NOT_ATTEMPTED for e in ids}
+    assert ids == [e.id for e in module.exercises]
+    assert {e: verdicts.get(e) for e in ids} == {e: NOT_ATTEMPTED for e in ids}
+    shown = output_text(executed)
+    assert "replace the `...`" in shown
+    leaked = [fragment for fragment in answer_fragments(module) if fragment in shown]
+    assert not leaked, f"the unsolved notebook prints what gives an answer away: {leaked}"
+
+
+def test_the_answer_fragments_are_found_in_a_solved_notebook():
+    module = COURSE.module("00")
+    fragments = answer_fragments(module)
+    assert len(fragments) >= len(module.exercises) + 3
+    solved_source = "\n".join(c.source for c in nbformat.read(module.notebook("solutions"), as_version=4).cells)
+    assert all(fragment in solved_source for fragment in fragments[len(module.exercises):])
 
 
 @pytest.mark.parametrize("value,message", [

@@ -1,5 +1,6 @@
-"""Exercises: self-checks (:func:`check`), the exercise notebooks' generator, progress and grading."""
+"""Exercises: self-checks (:func:`check`), hints on request (:func:`hint`), the exercise
+notebooks' generator, progress and grading."""
 
-from prodspark.exercises.core import Verdict, Wrong, check, exercise
+from prodspark.exercises.core import Verdict, Wrong, check, exercise, hint
 
-__all__ = ["Verdict", "Wrong", "check", "exercise"]
+__all__ = ["Verdict", "Wrong", "check", "exercise", "hint"]

@@ -1,15 +1,18 @@
-"""Self-checks for exercises: one call, one verdict, never a raw traceback.
+"""Self-checks for exercises: one call, one verdict, never a raw traceback; hints on request.
 
 In a notebook::
 
-    from prodspark.exercises import check
-    check("00.1", n_transactions)
+    from prodspark.exercises import check, hint
+    check("00.1", n_transactions)      # a verdict: passed, failed (and why), or not attempted
+    hint("00.1")                       # a hint, only when the learner asks for one
 
+The exercises, their titles and hints are listed in the course's manifest (``course.toml``).
 A check module (``prodspark/exercises/m00.py`` for module 00, and so on) registers one
 function per exercise. The function receives the learner's answer, already checked for
-type, plus a :class:`Context` (the Spark session and the notebook's parameters) and any
-evidence the notebook passes as keyword arguments. It computes what it expects from the
-data and raises :class:`Wrong` with a hint when the answer does not match.
+type, plus a :class:`Context` (the Spark session, the notebook's parameters and any evidence
+the notebook passes as keyword arguments). It computes what it expects from the data and
+the run, and raises :class:`Wrong` with a specific message when the answer does not match.
+A verdict never carries the hint: a hint guides, and the learner asks for it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import html
 import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+from prodspark.course import ExerciseEntry
 
 PASSED = "passed"
 FAILED = "failed"
@@ -32,7 +37,7 @@ METADATA_KEY = "prodspark"
 
 
 class Wrong(Exception):
-    """Raised by a check function: the answer is not right; the message is the hint."""
+    """Raised by a check function: the answer is not right; the message says what is wrong."""
 
 
 @dataclass(frozen=True)
@@ -60,12 +65,16 @@ class Exercise:
     needs_spark: bool
 
 
+def _html(status: str, heading: str, body: str) -> str:
+    return (f'<div style="border-left:4px solid {_COLOURS[status]};padding:4px 10px">'
+            f"{_ICONS[status]} <b>{html.escape(heading)}</b>: {html.escape(body)}</div>")
+
+
 @dataclass(frozen=True)
 class Verdict:
     exercise: str
     status: str
     message: str
-    hint: str = ""
 
     @property
     def passed(self) -> bool:
@@ -74,24 +83,39 @@ class Verdict:
     def __bool__(self) -> bool:
         return self.passed
 
+    @property
+    def footer(self) -> str:
+        """What a failed verdict offers: the hint, on request."""
+        return f'Stuck? hint("{self.exercise}") gives a hint.' if self.status == FAILED else ""
+
     def text(self) -> str:
         line = f"{_ICONS[self.status]} Exercise {self.exercise} {self.status}: {self.message}"
-        return line + (f"\n   Hint: {self.hint}" if self.hint else "")
+        return line + (f"\n   {self.footer}" if self.footer else "")
 
     def __repr__(self) -> str:
         return self.text()
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        colour = _COLOURS[self.status]
-        hint = f"<br><b>Hint:</b> {html.escape(self.hint)}" if self.hint else ""
-        body = (
-            f'<div style="border-left:4px solid {colour};padding:4px 10px">'
-            f"{_ICONS[self.status]} <b>Exercise {html.escape(self.exercise)} {self.status}</b>: "
-            f"{html.escape(self.message)}{hint}</div>"
-        )
+        body = _html(self.status, f"Exercise {self.exercise} {self.status}", self.message)
+        if self.footer:
+            body = body[:-len("</div>")] + f"<br><i>{html.escape(self.footer)}</i></div>"
         data = {"text/plain": self.text(), "text/html": body}
         metadata = {METADATA_KEY: {"exercise": self.exercise, "status": self.status}}
         return data, metadata
+
+
+@dataclass(frozen=True)
+class Hint:
+    exercise: str
+    title: str
+    text: str
+
+    def __repr__(self) -> str:
+        return f"💡 Hint for exercise {self.exercise} ({self.title}): {self.text}"
+
+    def _repr_html_(self) -> str:
+        return (f'<div style="border-left:4px solid #0969da;padding:4px 10px">💡 <b>Hint for exercise '
+                f"{html.escape(self.exercise)}</b> ({html.escape(self.title)}): {html.escape(self.text)}</div>")
 
 
 _REGISTRY: dict[str, Exercise] = {}
@@ -99,24 +123,27 @@ _REGISTRY: dict[str, Exercise] = {}
 
 def exercise(
     exercise_id: str,
-    title: str,
     *,
     expects: type | tuple[type, ...] | None = None,
     expects_text: str = "",
-    hint: str = "",
     needs_spark: bool = True,
+    entry: ExerciseEntry | None = None,
 ):
-    """Register a check function for an exercise id such as ``"01.2"``.
+    """Register the check function of an exercise listed in course.toml, such as ``"01.2"``.
 
     expects: the accepted answer type(s); a wrong type gets a verdict naming both types.
-    hint: shown when the answer is wrong and the check function gives no better one.
+    expects_text: how a verdict describes the expected answer ("a whole number (int)").
+    The exercise's title and hint come from the manifest (``entry`` stands in for it in tests).
     """
+    from prodspark.course import course
+
+    if entry is None:
+        entry = course().exercise(exercise_id)  # a check for an exercise the manifest lacks is a bug
     types = expects if isinstance(expects, tuple) or expects is None else (expects,)
 
     def register(function):
-        _REGISTRY[exercise_id] = Exercise(
-            exercise_id, title, types, expects_text or _describe(types), hint, function, needs_spark
-        )
+        _REGISTRY[exercise_id] = Exercise(exercise_id, entry.title, types, expects_text or _describe(types),
+                                          entry.hint, function, needs_spark)
         return function
 
     return register
@@ -124,17 +151,30 @@ def exercise(
 
 def get_exercise(exercise_id: str) -> Exercise:
     """Find an exercise, importing its module's checks on first use."""
-    if exercise_id not in _REGISTRY and isinstance(exercise_id, str):
+    if isinstance(exercise_id, str) and exercise_id not in _REGISTRY:
         module = exercise_id.split(".")[0]
-        try:
-            importlib.import_module(f"prodspark.exercises.m{module}")
-        except ModuleNotFoundError:
-            pass
+        if module.isdigit():
+            try:
+                importlib.import_module(f"prodspark.exercises.m{module}")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"prodspark.exercises.m{module}":
+                    raise
     try:
         return _REGISTRY[exercise_id]
     except (KeyError, TypeError):
-        known = ", ".join(sorted(_REGISTRY)) or "none loaded"
+        from prodspark.course import course
+
+        known = ", ".join(e.id for e in course().exercises)
         raise KeyError(f"No exercise {exercise_id!r}. Known exercises: {known}.") from None
+
+
+def hint(exercise_id: str) -> Hint | Verdict:
+    """The hint of an exercise, for a learner who asks for it."""
+    try:
+        item = get_exercise(exercise_id)
+    except KeyError as exc:
+        return Verdict(str(exercise_id), ERROR, str(exc.args[0]))
+    return Hint(item.id, item.title, item.hint)
 
 
 def check(exercise_id: str, answer: Any, **evidence: Any) -> Verdict:
@@ -144,28 +184,20 @@ def check(exercise_id: str, answer: Any, **evidence: Any) -> Verdict:
     except KeyError as exc:
         return Verdict(str(exercise_id), ERROR, str(exc.args[0]))
     if answer is Ellipsis:
-        return Verdict(
-            item.id, NOT_ATTEMPTED, f"replace the `...` with your answer ({item.expects_text}).",
-            item.hint,
-        )
+        return Verdict(item.id, NOT_ATTEMPTED,
+                       f"replace the `...` under `# TODO` with your answer: {item.expects_text}.")
     if item.expects and (not isinstance(answer, item.expects) or _is_bool_for_number(answer, item.expects)):
-        return Verdict(
-            item.id, FAILED,
-            f"expected {item.expects_text}, got {type(answer).__name__} {_short_repr(answer)}.",
-            item.hint,
-        )
+        return Verdict(item.id, FAILED,
+                       f"expected {item.expects_text}, got {type(answer).__name__} {_short_repr(answer)}.")
     try:
         context = _context(item, evidence)
         message = item.function(answer, context)
     except Wrong as wrong:
-        return Verdict(item.id, FAILED, str(wrong) or "not the expected answer.", item.hint)
+        return Verdict(item.id, FAILED, str(wrong) or "not the expected answer.")
     except Exception as exc:  # the check itself could not evaluate: say so, briefly
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        return Verdict(
-            item.id, ERROR,
-            f"the check could not evaluate this answer ({type(exc).__name__}: {first_line[:300]}).",
-            item.hint,
-        )
+        return Verdict(item.id, ERROR,
+                       f"the check could not evaluate this answer ({type(exc).__name__}: {first_line[:300]}).")
     return Verdict(item.id, PASSED, message or "correct.")
 
 

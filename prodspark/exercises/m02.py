@@ -5,18 +5,30 @@ from __future__ import annotations
 from prodspark.exercises.core import Wrong, exercise
 
 
+def exercise_query(spark, data_dir):
+    """The query of exercise 02.1, built from this notebook's data."""
+    from pyspark.sql import functions as F
+
+    transactions = spark.read.parquet(str(data_dir / "transactions"))
+    customers = spark.read.parquet(str(data_dir / "customers"))
+    return (transactions.join(customers, "customer_id")
+            .groupBy("segment")
+            .agg(F.sum("amount").alias("revenue")))
+
+
 def _query_evidence(ctx):
     from pyspark.sql import DataFrame
 
     query = ctx.require("query", "the query")
     if not isinstance(query, DataFrame):
         raise Wrong(f"query= must be the Spark DataFrame of the exercise, got {type(query).__name__}.")
+    if not query.sameSemantics(exercise_query(ctx.spark, ctx.params.data_dir)):
+        raise Wrong("query= is not the exercise's query (transactions joined to customers, revenue per "
+                    "segment, from this notebook's data): pass the `query` the notebook built.")
     return query
 
 
-@exercise("02.1", "Predict the stages", expects=int, expects_text="a whole number of stages (int)",
-          hint="Count the Exchange operators in the plan (plans.show_plan or explain()): each shuffle "
-               "ends a stage, a BroadcastExchange runs a stage of its own, and the final stage comes on top.")
+@exercise("02.1", expects=int, expects_text="a whole number of stages (int)")
 def predict_stages(answer: int, ctx) -> str:
     from prodspark.sparkui import trace
 
@@ -66,10 +78,7 @@ def _names(answer, known, what: str) -> set[str]:
     return chosen
 
 
-@exercise("02.2", "Which operations start a job?", expects=(set, list, tuple),
-          expects_text="a set of operation names (str)",
-          hint="Transformations (where, groupBy, orderBy, cache) only describe work; actions (count, take, "
-               "collect, write) run it. Reading Parquet without a schema reads a file footer in a job.")
+@exercise("02.2", expects=(set, list, tuple), expects_text="a set of operation names (str)")
 def which_start_jobs(answer, ctx) -> str:
     chosen = _names(answer, OPERATIONS, "operations")
     measured = starts_jobs(ctx.spark, str(ctx.params.data_dir / "transactions"))
@@ -77,7 +86,7 @@ def which_start_jobs(answer, ctx) -> str:
     wrong = sorted(chosen ^ expected)
     if wrong:
         raise Wrong(f"{len(wrong)} of {len(OPERATIONS)} wrong: {', '.join(wrong)}. "
-                    "Try one with sparkui.trace and count the jobs.")
+                    "Try one with trace(spark, lambda: ...) and count its jobs.")
     return f"{len(expected)} of {len(OPERATIONS)} start jobs; the others are lazy (measured just now)."
 
 
@@ -91,10 +100,8 @@ PLACES = {
 }
 
 
-@exercise("02.3", "Driver or executor?", expects=(set, list, tuple),
-          expects_text="a set of the items (str) that happen on the executors",
-          hint="The driver plans, schedules and receives results; executors run tasks: they read "
-               "and write data, run UDFs, and write shuffle files.", needs_spark=False)
+@exercise("02.3", expects=(set, list, tuple), expects_text="a set of the items (str) that happen on the executors",
+          needs_spark=False)
 def driver_or_executor(answer, ctx) -> str:
     chosen = _names(answer, PLACES, "items")
     expected = {item for item, place in PLACES.items() if place == "executor"}
@@ -104,9 +111,7 @@ def driver_or_executor(answer, ctx) -> str:
     return "every item placed right: the others happen on the driver."
 
 
-@exercise("02.4", "A master URL for Kubernetes", expects=str, expects_text="a master URL (str)",
-          hint="Kubernetes master URLs are the API server's URL with k8s:// in front: k8s://https://HOST:PORT.",
-          needs_spark=False)
+@exercise("02.4", expects=str, expects_text="a master URL (str)", needs_spark=False)
 def kubernetes_master(answer: str, ctx) -> str:
     from prodspark.masters import parse_master
     from prodspark.errors import ParameterError

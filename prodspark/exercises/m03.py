@@ -5,12 +5,11 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 
 from prodspark.exercises.core import Wrong, exercise
+from prodspark.exercises.evidence import require_sources, table_folder
 from prodspark.memory import MIN_OVERHEAD_MIB, MiB, size_executors
 
 
-@exercise("03.1", "This session's unified memory", expects=(float, int), expects_text="a number of MiB (float)",
-          hint="M = (heap - 300 MiB) x spark.memory.fraction. The heap is spark.executor.memory on a "
-               "cluster, the driver's heap in local mode; read the fraction with spark.conf.get.")
+@exercise("03.1", expects=(float, int), expects_text="a number of MiB (float)")
 def unified_memory(answer: float, ctx) -> str:
     from prodspark.sparkui import wait_for_executors
 
@@ -29,21 +28,24 @@ def _transactions_join_merchants(ctx) -> int:
     return transactions.join(merchants, "merchant_id").count()
 
 
-@exercise("03.2", "A broadcast join the threshold would not choose", expects=DataFrame,
-          expects_text="a Spark DataFrame (the join)",
-          hint="Keep spark.sql.autoBroadcastJoinThreshold at -1 and wrap the small side in "
-               "pyspark.sql.functions.broadcast(...).")
+@exercise("03.2", expects=DataFrame, expects_text="a Spark DataFrame (the join)")
 def forced_broadcast(answer: DataFrame, ctx) -> str:
     from prodspark import plans
 
     threshold = ctx.spark.conf.get("spark.sql.autoBroadcastJoinThreshold")
     if threshold != "-1":
         raise Wrong(f"the threshold is {threshold}; set it to -1 so that only your hint can choose the broadcast.")
+    require_sources(ctx, answer, ("transactions", "merchants"), "the join")
     strategies = plans.join_strategies(answer)
     if not strategies:
         raise Wrong("the plan has no join.")
     if set(strategies) != {"BroadcastHashJoin"}:
         raise Wrong(f"the plan joins with {', '.join(sorted(strategies))}, not BroadcastHashJoin.")
+    sides = plans.broadcast_sources(answer)
+    small = table_folder(ctx, "merchants")
+    if sides != [frozenset({small})]:
+        raise Wrong("the plan broadcasts the wrong side: every executor would receive a copy of the large "
+                    "table. Broadcast the small one.")
     expected = _transactions_join_merchants(ctx)
     rows = answer.count()
     if rows != expected:
@@ -54,10 +56,8 @@ def forced_broadcast(answer: DataFrame, ctx) -> str:
 SIZING_KEYS = ("executors_per_node", "heap_mib", "overhead_mib")
 
 
-@exercise("03.3", "Size executors for a node", expects=dict,
-          expects_text="a dict with executors_per_node, heap_mib and overhead_mib",
-          hint="(32 - 1 reserved core) // 5 cores per executor gives the executors; split (128 - 1) GiB "
-               "between them; heap + max(384 MiB, 10% of heap) must fit in each share.", needs_spark=False)
+@exercise("03.3", expects=dict, expects_text="a dict with executors_per_node, heap_mib and overhead_mib",
+          needs_spark=False)
 def size_for_node(answer: dict, ctx) -> str:
     missing = [key for key in SIZING_KEYS if key not in answer]
     if missing:
@@ -99,9 +99,7 @@ def spilled_with(spark, settings: dict[str, str | None]) -> int:
         return trace(spark, spill_job(spark), "check 03.4").spilled_bytes
 
 
-@exercise("03.4", "Spill less", expects=dict, expects_text="a dict of runtime settings (name -> value)",
-          hint="A task's memory is a share of M; smaller partitions need less of it. AQE merges shuffle "
-               "partitions up to spark.sql.adaptive.advisoryPartitionSizeInBytes.")
+@exercise("03.4", expects=dict, expects_text="a dict of runtime settings (name -> value)")
 def spill_less(answer: dict, ctx) -> str:
     if not answer:
         raise Wrong("give at least one setting.")

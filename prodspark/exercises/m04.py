@@ -9,6 +9,7 @@ from pyspark.sql import DataFrame
 
 from prodspark import layout
 from prodspark.exercises.core import Wrong, exercise
+from prodspark.exercises.evidence import require_sources, require_written_now
 from prodspark.session import runtime_conf
 
 TARGET_BYTES = 256 * 1024
@@ -23,16 +24,19 @@ def _read(ctx, name: str) -> DataFrame:
     return ctx.spark.read.parquet(str(ctx.params.data_dir / name))
 
 
-@exercise("04.1", "Partitions of a target size", expects=DataFrame, expects_text="a Spark DataFrame",
-          hint="layout.partitions_for(total bytes of the files, 256 * 1024) gives the count; "
-               "pass it to transactions.repartition(...).")
+@exercise("04.1", expects=DataFrame, expects_text="a Spark DataFrame")
 def target_size(answer: DataFrame, ctx) -> str:
+    require_sources(ctx, answer, ("transactions",), "the repartitioned DataFrame")
     files_bytes = layout.total_bytes(ctx.params.data_dir / "transactions")
     expected = layout.partitions_for(files_bytes, TARGET_BYTES)
+    rows, all_rows = answer.count(), _read(ctx, "transactions").count()
+    if rows != all_rows:
+        raise Wrong(f"the DataFrame has {rows:,} rows; transactions has {all_rows:,}: repartitioning keeps every row.")
     partitions = answer.rdd.getNumPartitions()
-    if abs(partitions - expected) > max(1, expected // 10):
-        raise Wrong(f"{partitions} partitions of {files_bytes / partitions / 1024:.0f} KiB each; "
-                    f"about {expected} would hold 256 KiB each.")
+    if partitions not in (expected, max(1, expected - 1)):  # rounded up, or to the nearest
+        need = "more" if partitions < expected else "fewer"
+        raise Wrong(f"{partitions} partitions of {files_bytes / partitions / 1024:.0f} KiB of files each: "
+                    f"{need} partitions would bring them to about 256 KiB.")
     return f"{partitions} partitions of about {files_bytes / partitions / 1024:.0f} KiB of files each."
 
 
@@ -51,13 +55,12 @@ def _measured_join(spark, joined: DataFrame) -> tuple[list, float]:
     return run.result, layout.skew_ratio(layout.stage_tasks(spark, run, layout.busiest_stage(run))["records"])
 
 
-@exercise("04.2", "Fix a skewed join", expects=DataFrame, expects_text="a Spark DataFrame (the join)",
-          hint="Salt the key: add a random salt 0..N-1 to each transaction, copy each merchant N times "
-               "(one per salt), join on merchant_id and salt.")
+@exercise("04.2", expects=DataFrame, expects_text="a Spark DataFrame (the join)")
 def fix_skew(answer: DataFrame, ctx) -> str:
     missing = {"merchant_id", "amount", "category"} - set(answer.columns)
     if missing:
         raise Wrong(f"the join lacks column(s) {sorted(missing)}.")
+    require_sources(ctx, answer, ("transactions", "merchants"), "the join")
     spark = ctx.spark
     with runtime_conf(spark, SKEW_SETTINGS):
         reference = _read(ctx, "transactions").join(_read(ctx, "merchants").select("merchant_id", "category"),
@@ -80,9 +83,19 @@ def _path(ctx) -> Path:
     return path
 
 
-@exercise("04.3", "Partition a table and prove pruning", expects=str, expects_text="a column name (str)",
-          hint="partitionBy a column made with F.trunc('transaction_date', 'month'): a date, so folders "
-               "read month=2024-01-01. F.date_trunc would give a timestamp.")
+def _same_rows_as_transactions(ctx, table: DataFrame, columns: tuple[str, ...], what: str) -> None:
+    """The table holds the rows of this notebook's transactions (compared on a few columns)."""
+    from pyspark.sql import functions as F
+
+    def summary(df: DataFrame):
+        return df.agg(F.count(F.lit(1)), F.sum("amount"), F.count_distinct(*columns)).first()
+
+    if tuple(summary(table)) != tuple(summary(_read(ctx, "transactions").select(*columns, "amount"))):
+        raise Wrong(f"{what} does not hold this notebook's transactions (row count, amounts or "
+                    f"{', '.join(columns)} differ): write it from `transactions`.")
+
+
+@exercise("04.3", expects=str, expects_text="a column name (str)")
 def prove_pruning(answer: str, ctx) -> str:
     from pyspark.sql import functions as F
 
@@ -92,6 +105,7 @@ def prove_pruning(answer: str, ctx) -> str:
     folders = layout.partition_folders(path)
     if not folders:
         raise Wrong(f"{path} has no partition folders: use .partitionBy(...) when writing.")
+    require_written_now(ctx, layout.data_files(path), f"the table in {path.name}")
     column = {name.split("=", 1)[0] for name in folders}
     if column != {answer}:
         raise Wrong(f"the table is partitioned by {', '.join(sorted(column))}, not {answer!r}.")
@@ -108,6 +122,7 @@ def prove_pruning(answer: str, ctx) -> str:
     if len(months) != expected:
         raise Wrong(f"{len(months)} month folders; the transactions span {expected} months.")
     table = ctx.spark.read.parquet(str(path))
+    _same_rows_as_transactions(ctx, table, ("transaction_id",), f"the table in {path.name}")
     everything = len(layout.data_files(path))
     one = trace(ctx.spark, lambda: table.where(F.col(answer) == values[0]).count(), "check 04.3")
     read = layout.files_read(one)
@@ -118,9 +133,7 @@ def prove_pruning(answer: str, ctx) -> str:
     return f"a one-month query read {read} of {everything} files."
 
 
-@exercise("04.4", "Z-order and prove it", expects=str, expects_text="a column name (str)",
-          hint="Queries filter on customer_id: OPTIMIZE ... ZORDER BY (customer_id), with a small "
-               "spark.databricks.delta.optimize.maxFileSize so that several files remain.")
+@exercise("04.4", expects=str, expects_text="a column name (str)")
 def prove_zorder(answer: str, ctx) -> str:
     import json
 
@@ -139,11 +152,14 @@ def prove_zorder(answer: str, ctx) -> str:
         raise Wrong(f"the table's history has no OPTIMIZE with ZORDER BY {answer!r}.")
     if answer != "customer_id":
         raise Wrong(f"queries look up customers: Z-ordering by {answer} does not cluster customer_id.")
+    commit = path / "_delta_log" / f"{max(optimized):020d}.json"
+    require_written_now(ctx, [commit], f"the OPTIMIZE of {path.name} (its commit in _delta_log)")
     files = table.detail().first()["numFiles"]
     if files < 2:
         raise Wrong("the table has a single file, so there is nothing to skip: lower "
                     "spark.databricks.delta.optimize.maxFileSize before OPTIMIZE.")
     data = ctx.spark.read.format("delta").load(str(path))
+    _same_rows_as_transactions(ctx, data, ("customer_id", "merchant_id"), f"the table in {path.name}")
     customer = data.agg(F.min("customer_id")).first()[0]
     before_version = max(optimized) - 1  # the table as it was just before it was Z-ordered
     earlier = ctx.spark.read.format("delta").option("versionAsOf", before_version).load(str(path))

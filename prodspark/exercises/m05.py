@@ -8,8 +8,9 @@ from typing import Callable
 from pyspark.sql import Column, DataFrame
 
 from prodspark.exercises.core import Wrong, exercise
+from prodspark.exercises.evidence import require_sources
 from prodspark.pipeline import rules as pipeline_rules
-from prodspark.pipeline.job import enrich
+from prodspark.pipeline.job import PARTITION_COLUMN, enrich
 
 
 def _raw_path(ctx) -> str:
@@ -24,13 +25,11 @@ def _classified(ctx) -> DataFrame:
     return pipeline_rules.classify(_parsed(ctx))
 
 
-@exercise("05.1", "Read every record", expects=DataFrame, expects_text="a Spark DataFrame",
-          hint="spark.read.schema(schema).option('mode', 'PERMISSIVE')"
-               ".option('columnNameOfCorruptRecord', '_corrupt_record').json(path), where schema is "
-               "the contract plus a _corrupt_record STRING column; no multiLine.")
+@exercise("05.1", expects=DataFrame, expects_text="a Spark DataFrame")
 def read_every_record(answer: DataFrame, ctx) -> str:
     from pyspark.sql import functions as F
 
+    require_sources(ctx, answer, ("raw_transactions",), "the DataFrame")
     lines = ctx.spark.read.text(_raw_path(ctx)).count()
     missing = [name for name in pipeline_rules.FIELDS if name not in answer.columns]
     if missing:
@@ -59,10 +58,7 @@ def read_every_record(answer: DataFrame, ctx) -> str:
 _TEST_CURRENCIES = (*pipeline_rules.ACCEPTED_CURRENCIES, "XYZ", "usd", "", None)
 
 
-@exercise("05.2", "A rule with its own reason", expects=Column, expects_text="a Spark Column (true = broken)",
-          hint="True when the currency is missing or not accepted: "
-               "~F.coalesce(F.col('currency').isin(*ACCEPTED_CURRENCIES), F.lit(False)). "
-               "A rule that is null for a record lets it through.")
+@exercise("05.2", expects=Column, expects_text="a Spark Column (true = broken)")
 def currency_rule(answer: Column, ctx) -> str:
     import json
 
@@ -121,9 +117,15 @@ def _rows(df: DataFrame) -> list[tuple]:
     return sorted(tuple(row) for row in df.select(*pipeline_rules.FIELDS).collect())
 
 
-@exercise("05.3", "An idempotent load", expects_text="a function load(batch, path)",
-          hint="Write the first batch as a Delta table; afterwards MERGE on transaction_id with "
-               "whenMatchedUpdateAll() and whenNotMatchedInsertAll().")
+def _table_state(spark, path: str) -> tuple[int, frozenset[str]]:
+    """A Delta table's current version and the data files it is made of."""
+    from delta.tables import DeltaTable
+
+    version = DeltaTable.forPath(spark, path).history(1).first()["version"]
+    return version, frozenset(spark.read.format("delta").load(path).inputFiles())
+
+
+@exercise("05.3", expects_text="a function load(batch, path)")
 def idempotent_load(answer: Callable, ctx) -> str:
     from delta.tables import DeltaTable
 
@@ -144,9 +146,27 @@ def idempotent_load(answer: Callable, ctx) -> str:
             raise Wrong(f"after {step}, {path.name} is not a Delta table.")
         return _rows(spark.read.format("delta").load(str(path)))
 
+    def rerun(batch: DataFrame, step: str) -> list[tuple]:
+        """Load a batch the table already holds: nothing may be committed or rewritten."""
+        before = _table_state(spark, str(path))
+        rows = load(batch, step)
+        version, files = _table_state(spark, str(path))
+        if version != before[0]:
+            raise Wrong(f"{step} committed table version {version}: a rerun that changes nothing must not "
+                        "commit (a MERGE commits, and rewrites the files of every matched key, even when "
+                        "the values are the same).")
+        if files != before[1]:
+            raise Wrong(f"{step} rewrote {len(files - before[1])} data file(s) without changing a record.")
+        return rows
+
     want_first = _rows(first)
     load(first, "the first batch")
-    again = load(first, "the same batch again")
+    partitioned = DeltaTable.forPath(spark, str(path)).detail().first()["partitionColumns"]
+    if list(partitioned) != [PARTITION_COLUMN]:
+        shown = ", ".join(partitioned) or "nothing"
+        raise Wrong(f"the table is partitioned by {shown}; partition it by {PARTITION_COLUMN}, as the "
+                    "lesson's table is.")
+    again = rerun(first, "the same batch again")
     if again != want_first:
         raise Wrong(f"after loading the same batch twice the table has {len(again):,} rows for "
                     f"{len(want_first):,} records: a rerun must not add or change anything.")
@@ -159,5 +179,6 @@ def idempotent_load(answer: Callable, ctx) -> str:
                         "new batch does not repeat.")
         raise Wrong("records that changed in the second batch were not updated (or were added twice): "
                     "merge on the key, updating matches.")
-    return (f"the same batch twice left {len(want_first):,} rows; a second batch updated "
-            f"{len(want_first) // 2:,} and added {len(want) - len(want_first):,}.")
+    rerun(second, "the second batch again")
+    return (f"the same batch twice left {len(want_first):,} rows, with no new commit and no file rewritten; "
+            f"a second batch updated {len(want_first) // 2:,} records and added {len(want) - len(want_first):,}.")

@@ -77,8 +77,16 @@ def folder_progress(folder: Path, execute: bool = False) -> list[NotebookProgres
 
 
 def format_progress(results: list[NotebookProgress]) -> str:
+    """Per notebook, which exercises are solved; then the first unsolved one, by its title.
+
+    It shows statuses and titles only: never an answer, a hint or a check's message.
+    """
+    from prodspark.course import course
+
+    titles = {e.id: e.title for e in course().exercises}
     lines = []
     total = solved = 0
+    upcoming = None
     for result in results:
         total += len(result.statuses)
         solved += result.solved
@@ -86,7 +94,14 @@ def format_progress(results: list[NotebookProgress]) -> str:
         lines.append(f"{result.notebook:<40} {result.solved}/{len(result.statuses)}  {marks}")
         if result.problem:
             lines.append(f"    {result.problem}")
+        if upcoming is None:
+            upcoming = next(((e, result.notebook) for e, s in result.statuses.items() if s != PASSED), None)
     lines.append(f"{'total':<40} {solved}/{total} exercises solved   (✓ passed, ✗ not yet, · not attempted)")
+    if upcoming:
+        exercise_id, notebook = upcoming
+        lines.append(f"next: exercise {exercise_id}, {titles.get(exercise_id, '')} ({notebook})")
+    elif total:
+        lines.append("every exercise solved.")
     return "\n".join(lines)
 
 
