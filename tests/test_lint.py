@@ -28,3 +28,17 @@ def test_ruff_finds_nothing():
 def test_mypy_finds_nothing():
     result = run_tool("mypy", "prodspark")
     assert result.returncode == 0, f"mypy prodspark:\n{result.stdout}{result.stderr}"
+
+
+@pytest.mark.parametrize("category", [DeprecationWarning, FutureWarning])
+def test_a_deprecation_in_the_course_code_fails_the_test(category):
+    """pyproject.toml turns a deprecation attributed to a prodspark module into an error."""
+    code = compile("import warnings\nwarnings.warn('an old API', category)", "prodspark/example.py", "exec")
+    with pytest.raises(category, match="an old API"):
+        exec(code, {"__name__": "prodspark.example", "category": category})
+
+
+def test_a_deprecation_elsewhere_is_shown_not_raised(recwarn):
+    code = compile("import warnings\nwarnings.warn('an old API', DeprecationWarning)", "library.py", "exec")
+    exec(code, {"__name__": "some_library"})
+    assert [str(w.message) for w in recwarn.list] == ["an old API"]
