@@ -129,11 +129,14 @@ def cmd_progress(args) -> int:
 
 def cmd_hint(args) -> int:
     from prodspark.exercises import hint
+    from prodspark.exercises.core import Verdict
 
     given = hint(args.exercise)
-    print(repr(given) if getattr(given, "status", None) is None else given.message,
-          file=sys.stdout if getattr(given, "status", None) is None else sys.stderr)
-    return 0 if getattr(given, "status", None) is None else 2
+    if isinstance(given, Verdict):  # an unknown exercise
+        print(given.message, file=sys.stderr)
+        return 2
+    print(repr(given))
+    return 0
 
 
 def cmd_dev(args) -> int:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Callable
 
 from prodspark.timing import measure
 
@@ -119,7 +120,7 @@ def compare(spark, files: dict[int, Path], repeat: int = 2,
             if engine != "spark" and rows > single_node_max_rows:
                 progress(f"{engine:>6} skipped at {rows:,} rows (above single_node_max_rows)")
                 continue
-            seconds = measure(lambda: run[engine](path), repeat=repeat).best
+            seconds = measure(partial(run[engine], path), repeat=repeat).best
             records.append({"engine": engine, "rows": rows, "seconds": seconds})
     table = pd.DataFrame(records)
     table["rows_per_second"] = table["rows"] / table["seconds"]
@@ -195,10 +196,11 @@ def crossover(results, engine: str = "spark", against: str = "pandas") -> Crosso
     gap = [math.log(mine[n] / theirs[n]) for n in sizes]  # > 0: engine is slower
     if gap[0] <= 0:
         return Crossover(engine, against, float(sizes[0]), "faster everywhere")
-    for (n0, g0), (n1, g1) in zip(zip(sizes, gap), zip(sizes[1:], gap[1:])):
+    for (n0, g0), (n1, g1) in zip(zip(sizes, gap, strict=True), zip(sizes[1:], gap[1:], strict=True), strict=False):
         if g0 > 0 >= g1:
             fraction = g0 / (g0 - g1)
-            return Crossover(engine, against, math.exp(math.log(n0) + fraction * (math.log(n1) - math.log(n0))), "measured")
+            rows = math.exp(math.log(n0) + fraction * (math.log(n1) - math.log(n0)))  # interpolated on log-log axes
+            return Crossover(engine, against, rows, "measured")
     if len(sizes) < 2:
         return Crossover(engine, against, None, "never")
     n0, n1 = sizes[-2], sizes[-1]

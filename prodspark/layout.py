@@ -12,6 +12,8 @@ import os
 import statistics
 from pathlib import Path
 
+from prodspark.frames import first_row
+
 MiB = 2**20
 # Files that describe a table rather than hold its rows.
 _NOT_DATA = ("_", ".")
@@ -125,4 +127,4 @@ def delta_files(spark, path: str | Path) -> int:
     """Files in the current version of a Delta table (older versions' files stay on disk until VACUUM)."""
     from delta.tables import DeltaTable
 
-    return DeltaTable.forPath(spark, str(path)).detail().first()["numFiles"]
+    return first_row(DeltaTable.forPath(spark, str(path)).detail())["numFiles"]

@@ -19,11 +19,12 @@ import shutil
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -270,7 +271,7 @@ def case_01_2(env: Env, other: Env) -> Table:
 FABRICATED = pd.DataFrame([
     {"engine": e, "rows": n, "seconds": s}
     for n, times in {1000: (0.5, 0.01, 0.02), 10000: (0.6, 0.3, 0.03), 100000: (0.9, 3.0, 0.3)}.items()
-    for e, s in zip(("spark", "pandas", "duckdb"), times)
+    for e, s in zip(("spark", "pandas", "duckdb"), times, strict=True)
 ])
 
 

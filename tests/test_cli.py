@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def prodspark(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "prodspark", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "prodspark", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
 
 
 def test_environment_check_passes_here():

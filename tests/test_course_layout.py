@@ -75,7 +75,8 @@ def test_dev_check_finds_an_exercise_without_a_check_a_case_or_a_prompt(copy_of_
 
 def test_dev_check_finds_a_hint_that_gives_the_answer_away(copy_of_the_course):
     root = copy_of_the_course
-    edit(root / "course.toml", 'hint = "Every DataFrame can tell', 'hint = "Write n_transactions = transactions.count(). Every DataFrame can tell')
+    edit(root / "course.toml", 'hint = "Every DataFrame can tell',
+         'hint = "Write n_transactions = transactions.count(). Every DataFrame can tell')
     assert any("hint of exercise 00.1 gives the solution away: 'n_transactions = transactions.count()'" in p
                for p in check_course(root))
 
@@ -105,13 +106,16 @@ def test_the_readme_table_is_generated_from_the_manifest():
                    "status": "planned", "runs_on": "local"}]}, "lesson_minutes"),
     ({"modules": [{"number": "00", "slug": "a", "title": "A", "lesson_minutes": 1, "exercise_minutes": 1,
                    "status": "available", "runs_on": "local",
-                   "exercises": [{"id": "00.1", "title": "t", "hint": "h"}, {"id": "00.1", "title": "t", "hint": "h"}]}]},
+                   "exercises": [{"id": "00.1", "title": "t", "hint": "h"},
+                                 {"id": "00.1", "title": "t", "hint": "h"}]}]},
      "listed twice"),
     ({"modules": [{"number": "00", "slug": "a", "title": "A", "lesson_minutes": 1, "exercise_minutes": 1,
-                   "status": "available", "runs_on": "local", "exercises": [{"id": "01.1", "title": "t", "hint": "h"}]}]},
+                   "status": "available", "runs_on": "local",
+                   "exercises": [{"id": "01.1", "title": "t", "hint": "h"}]}]},
      "ids read 00.1"),
     ({"modules": [{"number": "00", "slug": "a", "title": "A", "lesson_minutes": 1, "exercise_minutes": 1,
-                   "status": "available", "runs_on": "local", "exercises": [{"id": "00.1", "title": "t", "hint": " "}]}]},
+                   "status": "available", "runs_on": "local",
+                   "exercises": [{"id": "00.1", "title": "t", "hint": " "}]}]},
      "non-empty text 'hint'"),
 ])
 def test_a_bad_manifest_is_refused_with_a_message_naming_the_entry(data, message):

@@ -6,21 +6,29 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from exercise_cases import CASES, PROMPT_EXAMPLES, SESSION_SETTINGS, Env, stop_other_ui
 from pyspark.sql import functions as F
 
 from prodspark.course import course
 from prodspark.exercises import check, hint
-from prodspark.exercises.core import ERROR, FAILED, NOT_ATTEMPTED, PASSED, Hint
+from prodspark.exercises.core import ERROR, FAILED, NOT_ATTEMPTED, PASSED, Hint, get_exercise
 from prodspark.exercises.progress import exercise_ids
 from prodspark.session import runtime_conf
 
-from exercise_cases import CASES, PROMPT_EXAMPLES, SESSION_SETTINGS, Env, stop_other_ui
-
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = [e.id for e in course().exercises]
-# The quick tier checks every table at dataset A (the other dataset supplies its wrong
-# answers); the full suite at dataset B too.
-DATASETS = [pytest.param("A", id="seed3"), pytest.param("B", id="seed5", marks=pytest.mark.full)]
+
+
+def needs_data(exercise_id: str) -> bool:
+    return get_exercise(exercise_id).needs_spark
+
+
+# Checks that read data run their table at two datasets, each the other's source of wrong
+# answers, in the full suite (generating the data and running every table takes minutes);
+# the quick tier runs the tables of the checks that need no data.
+TABLES = [pytest.param(e, which, id=f"{e}-{label}", marks=pytest.mark.full)
+          for e in EXERCISES if needs_data(e) for which, label in (("A", "seed3"), ("B", "seed5"))]
+TABLES += [pytest.param(e, None, id=e) for e in EXERCISES if not needs_data(e)]
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +43,16 @@ def test_every_exercise_of_the_course_has_a_table_here():
     assert sorted(CASES) == sorted(EXERCISES)
 
 
-@pytest.mark.parametrize("which", DATASETS)
-@pytest.mark.parametrize("exercise_id", EXERCISES)
-def test_wrong_answer_table(exercise_id, which, datasets, spark):
-    env = datasets[which].activate()
-    other = datasets["B" if which == "A" else "A"]
+@pytest.mark.parametrize("exercise_id,which", TABLES)
+def test_wrong_answer_table(exercise_id, which, request, spark):
+    env = other = None
+    if which is not None:
+        datasets = request.getfixturevalue("datasets")
+        env, other = datasets[which].activate(), datasets["B" if which == "A" else "A"]
     with runtime_conf(spark, SESSION_SETTINGS.get(exercise_id, {})):
         table = CASES[exercise_id](env, other)
-        env.activate()  # building the table may have read the other dataset
+        if env is not None:
+            env.activate()  # building the table may have read the other dataset
         assert len(table.wrong) >= 3, "at least three plausible wrong answers per exercise"
         the_hint = hint(exercise_id).text
 
@@ -87,6 +97,7 @@ def test_hints_come_on_request_from_the_manifest():
     assert hint("77.7").status == ERROR
 
 
+@pytest.mark.full
 def test_evidence_is_asked_for_when_missing(datasets):
     datasets["A"].activate()
     verdict = check("01.3", 0.1)
@@ -95,6 +106,7 @@ def test_evidence_is_asked_for_when_missing(datasets):
     assert verdict.status == FAILED and "query=query" in verdict.message
 
 
+@pytest.mark.full
 def test_a_broadcast_chosen_by_the_threshold_does_not_count(datasets, spark):
     env = datasets["A"].activate()
     with runtime_conf(spark, {"spark.sql.autoBroadcastJoinThreshold": "10m"}):
@@ -102,6 +114,7 @@ def test_a_broadcast_chosen_by_the_threshold_does_not_count(datasets, spark):
     assert verdict.status == FAILED and "-1" in verdict.message
 
 
+@pytest.mark.full
 def test_the_spill_check_leaves_the_sessions_settings_as_they_were(datasets, spark):
     from exercise_cases import SMALLER_PARTITIONS
 
@@ -111,6 +124,7 @@ def test_the_spill_check_leaves_the_sessions_settings_as_they_were(datasets, spa
     assert {key: spark.conf.get(key) for key in SMALLER_PARTITIONS} == before
 
 
+@pytest.mark.full
 def test_a_load_that_raises_is_reported_not_crashed(datasets):
     datasets["A"].activate()
 
@@ -121,6 +135,7 @@ def test_a_load_that_raises_is_reported_not_crashed(datasets):
     assert verdict.status == FAILED and "raised RuntimeError" in verdict.message
 
 
+@pytest.mark.full
 def test_a_stale_table_is_named_as_such(datasets):
     from exercise_cases import stale_copy
 

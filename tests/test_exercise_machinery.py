@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from prodspark.course import ExerciseEntry
-from prodspark.exercises import check, exercise, hint, Wrong
+from prodspark.exercises import Wrong, check, exercise, hint
 from prodspark.exercises.core import ERROR, FAILED, METADATA_KEY, NOT_ATTEMPTED, PASSED
 from prodspark.exercises.generate import MarkerError, make_exercise, render, strip_solutions, sync
 from prodspark.exercises.progress import exercise_ids, grade, notebook_progress, saved_verdicts
@@ -60,7 +60,8 @@ def test_malformed_markers_are_reported(source):
 
 
 def test_make_exercise_drops_solution_only_cells_and_outputs():
-    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "production-spark", "display_name": "Production Spark"}, "papermill": {}})
+    kernel = {"name": "production-spark", "display_name": "Production Spark"}
+    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": kernel, "papermill": {}})
     notebook.cells = [
         nbformat.v4.new_markdown_cell("discussion", metadata={"tags": ["solution-only"]}),
         nbformat.v4.new_code_cell("### BEGIN SOLUTION\na = 1\n### END SOLUTION\ncheck('00.1', a)",
@@ -93,7 +94,8 @@ def test_verdicts_for_each_kind_of_answer():
     assert wrong.status == FAILED and "7 is not it" in wrong.message
     assert "think of" not in wrong.text() and 'hint("99.1")' in wrong.text(), "the hint comes on request"
     unsolved = check("99.1", ...)
-    assert unsolved.text() == "⏳ Exercise 99.1 not attempted: replace the `...` under `# TODO` with your answer: a int."
+    assert unsolved.text() == ("⏳ Exercise 99.1 not attempted: replace the `...` under `# TODO` with your answer: "
+                               "a int.")
     typed = check("99.1", "42")
     assert typed.status == FAILED and "expected a int, got str '42'" in typed.message
     assert check("99.1", True).status == FAILED, "a bool is not an acceptable int answer"
@@ -129,7 +131,8 @@ def _notebook_with_verdicts(path: Path, verdicts: dict):
         cell = nbformat.v4.new_code_cell(f"check('{exercise_id}', answer)")
         if status:
             cell.outputs = [nbformat.v4.new_output(
-                "display_data", data={"text/plain": status}, metadata={METADATA_KEY: {"exercise": exercise_id, "status": status}})]
+                "display_data", data={"text/plain": status},
+                metadata={METADATA_KEY: {"exercise": exercise_id, "status": status}})]
         notebook.cells.append(cell)
     nbformat.write(notebook, path)
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import html
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from prodspark.course import ExerciseEntry
 

@@ -8,8 +8,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from prodspark import paths, plans
 from prodspark.exercises.core import Context, Wrong

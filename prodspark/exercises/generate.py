@@ -99,7 +99,7 @@ def strip_solutions(source: str, code_elsewhere: str, where: str = "cell") -> st
     lines = source.split("\n")
     blocks = _blocks(lines, where)
     for start, end in reversed(blocks):
-        indent = re.match(r"\s*", lines[start]).group()
+        indent = lines[start][:len(lines[start]) - len(lines[start].lstrip())]
         body = "\n".join(lines[start + 1:end])
         outside = "\n".join(lines[:start] + lines[end + 1:]) + "\n" + code_elsewhere
         elsewhere = names_used(outside)

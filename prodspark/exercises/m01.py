@@ -58,7 +58,7 @@ def job_overhead(answer: float, ctx) -> str:
     if len(recorded) < len(runs):
         raise Wrong(f"this session has run spark.range(1).count() {len(recorded)} time(s), fewer than your "
                     f"{len(runs)} timings: time the job itself, in this session.")
-    for number, (mine, spark_s) in enumerate(zip(runs, recorded[-len(runs):]), start=1):
+    for number, (mine, spark_s) in enumerate(zip(runs, recorded[-len(runs):], strict=True), start=1):
         if not spark_s - CLOCK_TICK_S <= mine <= spark_s * 1.5 + PYTHON_SIDE_S:
             raise Wrong(f"timing {number} ({mine:.4g} s) does not fit Spark's record of that run "
                         f"({spark_s:.3g} s): time exactly spark.range(1).count(), in seconds, and "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from prodspark.exercises.core import Wrong, exercise
 
 
@@ -59,7 +61,7 @@ def starts_jobs(spark, path: str) -> dict[str, bool]:
     df = spark.read.schema(spark.read.parquet(path).schema).parquet(path)
     found = {}
     for name, operation in OPERATIONS.items():
-        run = trace(spark, lambda: operation(spark, df, path), f"check 02.2: {name}")
+        run = trace(spark, partial(operation, spark, df, path), f"check 02.2: {name}")
         if isinstance(run.result, type(df)):
             run.result.unpersist()
         found[name] = len(run.jobs) > 0
@@ -113,8 +115,8 @@ def driver_or_executor(answer, ctx) -> str:
 
 @exercise("02.4", expects=str, expects_text="a master URL (str)", needs_spark=False)
 def kubernetes_master(answer: str, ctx) -> str:
-    from prodspark.masters import parse_master
     from prodspark.errors import ParameterError
+    from prodspark.masters import parse_master
 
     try:
         parsed = parse_master(answer.strip())

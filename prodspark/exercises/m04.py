@@ -10,6 +10,7 @@ from pyspark.sql import DataFrame
 from prodspark import layout
 from prodspark.exercises.core import Wrong, exercise
 from prodspark.exercises.evidence import require_sources, require_written_now
+from prodspark.frames import first_row
 from prodspark.session import runtime_conf
 
 TARGET_BYTES = 256 * 1024
@@ -154,7 +155,7 @@ def prove_zorder(answer: str, ctx) -> str:
         raise Wrong(f"queries look up customers: Z-ordering by {answer} does not cluster customer_id.")
     commit = path / "_delta_log" / f"{max(optimized):020d}.json"
     require_written_now(ctx, [commit], f"the OPTIMIZE of {path.name} (its commit in _delta_log)")
-    files = table.detail().first()["numFiles"]
+    files = first_row(table.detail())["numFiles"]
     if files < 2:
         raise Wrong("the table has a single file, so there is nothing to skip: lower "
                     "spark.databricks.delta.optimize.maxFileSize before OPTIMIZE.")
