@@ -38,9 +38,11 @@ def test_unwritable_data_dir_is_named(tmp_path):
     assert result.returncode == 2 and "data_dir" in result.stderr and str(blocker) in result.stderr
 
 
-def test_exercises_are_in_sync():
-    result = prodspark("exercises", "--check")
-    assert result.returncode == 0, result.stdout
+def test_exercises_are_in_sync(capsys):
+    from prodspark.cli import main
+
+    assert main(["exercises", "--check"]) == 0
+    assert "exercises/ matches solutions/." in capsys.readouterr().out
 
 
 def test_exercises_check_reports_drift(tmp_path):

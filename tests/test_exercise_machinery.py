@@ -171,3 +171,14 @@ def test_missing_evidence_is_a_wrong_answer_that_says_how_to_pass_it():
         context.require("query", "the query")
     with pytest.raises(Wrong, match=r"check\(\.\.\., path=\.\.\.\)"):
         Context(spark=None, params=None).require("path", "the table's folder", example="...")
+
+
+def test_a_broken_manifest_is_a_verdict_not_a_traceback(monkeypatch):
+    import prodspark.course as course_module
+
+    def broken():
+        raise course_module.ManifestError("course.toml is not valid TOML: line 3")
+
+    monkeypatch.setattr(course_module, "course", broken)
+    for verdict in (check("42.1", 1), hint("42.1")):
+        assert verdict.status == ERROR and "course.toml is not valid TOML" in verdict.message

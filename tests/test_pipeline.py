@@ -103,6 +103,7 @@ def test_enriched_records_are_typed(spark, feeds, tmp_path):
         "month=2024-01-01"  # real dates in the folder names, not timestamps
 
 
+@pytest.mark.full  # a whole pipeline run or two: the full suite (the quick tier stays within 3 min)
 def test_a_rerun_of_the_same_input_changes_nothing(spark, feeds, tmp_path):
     path, _ = feeds[2]
     table, quarantine = tmp_path / "table", tmp_path / "quarantine"
@@ -127,6 +128,7 @@ def test_new_records_are_inserted_and_changed_ones_updated(spark, tmp_path):
     assert rows == {"T1": 12.5, "T2": 25.0, "T3": 12.5}
 
 
+@pytest.mark.full  # a whole pipeline run or two: the full suite (the quick tier stays within 3 min)
 def test_a_failed_gate_leaves_the_table_as_it_was(spark, feeds, tmp_path):
     path, manifest = feeds[3]
     table, quarantine = tmp_path / "table", tmp_path / "quarantine"

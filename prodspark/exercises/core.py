@@ -66,9 +66,10 @@ class Exercise:
     needs_spark: bool
 
 
-def _html(status: str, heading: str, body: str) -> str:
+def _html(status: str, heading: str, body: str, footer: str = "") -> str:
+    below = f"<br><i>{html.escape(footer)}</i>" if footer else ""
     return (f'<div style="border-left:4px solid {_COLOURS[status]};padding:4px 10px">'
-            f"{_ICONS[status]} <b>{html.escape(heading)}</b>: {html.escape(body)}</div>")
+            f"{_ICONS[status]} <b>{html.escape(heading)}</b>: {html.escape(body)}{below}</div>")
 
 
 @dataclass(frozen=True)
@@ -97,9 +98,7 @@ class Verdict:
         return self.text()
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        body = _html(self.status, f"Exercise {self.exercise} {self.status}", self.message)
-        if self.footer:
-            body = body[:-len("</div>")] + f"<br><i>{html.escape(self.footer)}</i></div>"
+        body = _html(self.status, f"Exercise {self.exercise} {self.status}", self.message, self.footer)
         data = {"text/plain": self.text(), "text/html": body}
         metadata = {METADATA_KEY: {"exercise": self.exercise, "status": self.status}}
         return data, metadata
@@ -169,21 +168,31 @@ def get_exercise(exercise_id: str) -> Exercise:
         raise KeyError(f"No exercise {exercise_id!r}. Known exercises: {known}.") from None
 
 
-def hint(exercise_id: str) -> Hint | Verdict:
-    """The hint of an exercise, for a learner who asks for it."""
+def _find(exercise_id: str) -> Exercise | Verdict:
+    """The exercise, or an error verdict that says why it cannot be found."""
+    from prodspark.errors import CourseError
+
     try:
-        item = get_exercise(exercise_id)
+        return get_exercise(exercise_id)
     except KeyError as exc:
         return Verdict(str(exercise_id), ERROR, str(exc.args[0]))
+    except CourseError as exc:  # course.toml itself is broken: name it, do not crash the notebook
+        return Verdict(str(exercise_id), ERROR, str(exc))
+
+
+def hint(exercise_id: str) -> Hint | Verdict:
+    """The hint of an exercise, for a learner who asks for it."""
+    item = _find(exercise_id)
+    if isinstance(item, Verdict):
+        return item
     return Hint(item.id, item.title, item.hint)
 
 
 def check(exercise_id: str, answer: Any, **evidence: Any) -> Verdict:
     """Check an answer and return a verdict (shown in the notebook). Never raises."""
-    try:
-        item = get_exercise(exercise_id)
-    except KeyError as exc:
-        return Verdict(str(exercise_id), ERROR, str(exc.args[0]))
+    item = _find(exercise_id)
+    if isinstance(item, Verdict):
+        return item
     if answer is Ellipsis:
         return Verdict(item.id, NOT_ATTEMPTED,
                        f"replace the `...` under `# TODO` with your answer: {item.expects_text}.")
