@@ -132,6 +132,7 @@ def test_another_seed_gives_other_data(spark):
     assert changed.count() > 0.9 * sizes_for(SCALE).transactions
 
 
+@pytest.mark.full  # generates every dataset again: the full suite (the quick tier stays within 3 min)
 def test_committed_samples_equal_freshly_generated_ones(spark, tmp_path):
     written = write_samples(spark, tmp_path, seed=42)
     assert sorted(path.name for path in written.values()) == sorted(path.name for path in SAMPLES.iterdir())

@@ -70,7 +70,8 @@ def record(transaction_id="T1", amount=12.5, date="2024-03-02", **fields) -> str
     return json.dumps({**base, **fields})
 
 
-@pytest.mark.parametrize("seed", (1, pytest.param(2, marks=pytest.mark.full), pytest.param(3, marks=pytest.mark.full)))
+@pytest.mark.full  # whole pipeline runs at three seeds: the full suite (the quick tier stays within 3 min)
+@pytest.mark.parametrize("seed", (1, 2, 3))
 def test_nothing_is_lost_and_every_quarantined_record_has_its_reason(spark, feeds, seed, tmp_path):
     path, manifest = feeds[seed]
     metrics = run_pipeline(spark, path, tmp_path / "table", tmp_path / "quarantine", run_id=f"seed-{seed}")
@@ -86,6 +87,7 @@ def test_nothing_is_lost_and_every_quarantined_record_has_its_reason(spark, feed
                             | F.col("source_file").isNull()).count() == 0
 
 
+@pytest.mark.full  # a whole pipeline run
 def test_enriched_records_are_typed(spark, feeds, tmp_path):
     path, _ = feeds[1]
     run_pipeline(spark, path, tmp_path / "table", tmp_path / "quarantine", run_id="types")
