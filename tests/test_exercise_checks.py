@@ -136,6 +136,18 @@ def test_a_load_that_raises_is_reported_not_crashed(datasets):
 
 
 @pytest.mark.full
+def test_salts_from_a_small_table_in_memory_are_a_right_answer_too(datasets, spark):
+    env = datasets["A"].activate()
+    salts = spark.createDataFrame([(i,) for i in range(8)], "salt int")
+    left = env.transactions.withColumn("salt", (F.rand(seed=1) * 8).cast("int"))
+    right = env.merchants.select("merchant_id", "category").crossJoin(salts)
+    verdict = check("04.2", left.join(right, ["merchant_id", "salt"]).drop("salt"))
+    assert verdict.status == PASSED, verdict.text()
+    rows = spark.createDataFrame(env.salted_join().collect())  # the right rows, but not read from the tables
+    assert check("04.2", rows).status == FAILED
+
+
+@pytest.mark.full
 def test_a_stale_table_is_named_as_such(datasets):
     from exercise_cases import stale_copy
 

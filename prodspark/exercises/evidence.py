@@ -26,12 +26,19 @@ def table_folder(ctx: Context, name: str) -> Path:
     return (ctx.params.data_dir / name).resolve()
 
 
-def require_sources(ctx: Context, df, names: Iterable[str], what: str = "the DataFrame") -> None:
-    """``df`` reads exactly the named tables of this notebook's data folder, and nothing held in memory."""
+def require_sources(ctx: Context, df, names: Iterable[str], what: str = "the DataFrame",
+                    helpers_in_memory: bool = False) -> None:
+    """``df`` reads exactly the named tables of this notebook's data folder.
+
+    Rows held in memory (``spark.createDataFrame``) are refused too: rows collected from another
+    dataset would otherwise pass. ``helpers_in_memory`` allows them beside the named tables, for an
+    answer that may join a small table of its own (the salts of a salted join).
+    """
+    names = tuple(names)
     wanted = frozenset(table_folder(ctx, name) for name in names)
     found = plans.sources(df)
     listed = " and ".join(sorted(names))
-    if found.in_memory:
+    if found.in_memory and not helpers_in_memory:
         raise Wrong(f"{what} is built from rows held in memory ({', '.join(sorted(set(found.in_memory)))}), "
                     f"not read from the {listed} table(s) of this notebook's data: build it from them.")
     if found.tables != wanted:

@@ -61,7 +61,7 @@ def fix_skew(answer: DataFrame, ctx) -> str:
     missing = {"merchant_id", "amount", "category"} - set(answer.columns)
     if missing:
         raise Wrong(f"the join lacks column(s) {sorted(missing)}.")
-    require_sources(ctx, answer, ("transactions", "merchants"), "the join")
+    require_sources(ctx, answer, ("transactions", "merchants"), "the join", helpers_in_memory=True)
     spark = ctx.spark
     with runtime_conf(spark, SKEW_SETTINGS):
         reference = _read(ctx, "transactions").join(_read(ctx, "merchants").select("merchant_id", "category"),
