@@ -18,8 +18,9 @@ from prodspark.exercises.core import Context, Wrong
 CLOCK_SLACK_S = 1.0
 
 
-def _shown(folders: Iterable[Path]) -> str:
-    return ", ".join(sorted(paths.display_path(f) for f in folders)) or "no files"
+def shown_folders(folders: Iterable[Path], empty: str = "no files") -> str:
+    """Folders as a learner reads them: repository-relative, sorted, comma-separated."""
+    return ", ".join(sorted(paths.display_path(f) for f in folders)) or empty
 
 
 def table_folder(ctx: Context, name: str) -> Path:
@@ -42,7 +43,7 @@ def require_sources(ctx: Context, df, names: Iterable[str], what: str = "the Dat
         raise Wrong(f"{what} is built from rows held in memory ({', '.join(sorted(set(found.in_memory)))}), "
                     f"not read from the {listed} table(s) of this notebook's data: build it from them.")
     if found.tables != wanted:
-        raise Wrong(f"{what} reads {_shown(found.tables)}; the exercise builds it from {_shown(wanted)} "
+        raise Wrong(f"{what} reads {shown_folders(found.tables)}; the exercise builds it from {shown_folders(wanted)} "
                     "(this notebook's data_dir).")
 
 

@@ -13,8 +13,8 @@ import statistics
 import time
 from pathlib import Path
 
-from prodspark import paths
 from prodspark.exercises.core import Wrong, exercise
+from prodspark.exercises.evidence import shown_folders, table_folder
 
 # How Spark describes spark.range(1) in a query plan.
 RANGE_ONE = "Range (0, 1, step=1,"
@@ -100,12 +100,11 @@ def duckdb_by_category(answer, ctx) -> str:
     if not isinstance(answer, duckdb.DuckDBPyRelation):
         raise Wrong(f"expected the DuckDB relation that duckdb.sql(...) returns, got {type(answer).__name__}.")
     data = ctx.params.data_dir
-    wanted = {(data / "transactions").resolve(), (data / "merchants").resolve()}
+    wanted = {table_folder(ctx, "transactions"), table_folder(ctx, "merchants")}
     read = _parquet_folders(answer.sql_query())
     if read != wanted:
-        shown = ", ".join(sorted(paths.display_path(f) for f in read)) or "no Parquet files"
-        raise Wrong(f"the query reads {shown}; it must read this notebook's transactions and merchants "
-                    f"({', '.join(sorted(paths.display_path(f) for f in wanted))}) with read_parquet.")
+        raise Wrong(f"the query reads {shown_folders(read, 'no Parquet files')}; it must read this notebook's "
+                    f"transactions and merchants ({shown_folders(wanted)}) with read_parquet.")
     frame = answer.df()
     missing = {"category", "revenue", "customers"} - set(frame.columns)
     if missing:
