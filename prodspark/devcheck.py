@@ -39,7 +39,7 @@ def check_course(root: Path = paths.REPO_ROOT) -> list[str]:
     problems = _parity(course, root)
     problems += _solutions_and_checks(course, root)
     problems += _cases(course, root)
-    stale = sync(root / "solutions", root / "exercises", write=False)
+    stale = sync(root / "solutions", root / "exercises", write=False, manifest=course)
     if stale:
         problems.append(f"exercises/ is out of date ({', '.join(stale)}): run `prodspark exercises`.")
     readme = (root / "README.md").read_text(encoding="utf-8")

@@ -1,14 +1,16 @@
 """The exercise machinery: one source for exercises and solutions, checks that never raise."""
 
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from prodspark.course import ExerciseEntry
+from prodspark.course import ExerciseEntry, course, parse
 from prodspark.exercises import Wrong, check, exercise, hint
 from prodspark.exercises.core import ERROR, FAILED, METADATA_KEY, NOT_ATTEMPTED, PASSED
 from prodspark.exercises.generate import MarkerError, make_exercise, render, strip_solutions, sync
+from prodspark.exercises.navigation import next_steps
 from prodspark.exercises.progress import exercise_ids, grade, notebook_progress, saved_verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,6 +21,32 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_committed_exercises_equal_the_regenerated_ones():
     stale = sync(ROOT / "solutions", ROOT / "exercises", write=False)
     assert stale == [], f"run `prodspark exercises` to regenerate: {stale}"
+
+
+def test_every_exercise_notebook_ends_with_links_that_resolve():
+    links = re.compile(r"\]\(([^)]+)\)")
+    for module in course().available:
+        learner = nbformat.read(module.notebook("exercises"), as_version=4)
+        last = learner.cells[-1]
+        assert last.cell_type == "markdown" and last.source.startswith("## Next"), module.notebook_name
+        targets = links.findall(last.source)
+        assert f"../notebooks/{module.notebook_name}" in targets, "the cell links back to the lesson"
+        for target in targets:
+            assert (ROOT / "exercises" / target).resolve().is_file(), f"{module.notebook_name}: {target}"
+
+
+def test_the_next_step_names_a_planned_module_without_a_link_and_the_last_says_so():
+    manifest = parse({"modules": [
+        {"number": "00", "slug": "a", "title": "A", "summary": "", "lesson_minutes": 1,
+         "exercise_minutes": 1, "status": "available", "runs_on": "local",
+         "exercises": [{"id": "00.1", "title": "T", "hint": "H"}]},
+        {"number": "01", "slug": "b", "title": "B", "summary": "", "lesson_minutes": 1,
+         "exercise_minutes": 1, "status": "planned", "runs_on": "local"},
+    ]})
+    first, second = manifest.modules
+    assert "Next: 01 · B, a module still being written." in next_steps(first, manifest)
+    assert "01_b.ipynb" not in next_steps(first, manifest)
+    assert "last module" in next_steps(second, manifest)
 
 
 def test_every_solution_notebook_has_exercises_and_no_leftover_markers():

@@ -14,7 +14,8 @@ notebook still runs from top to bottom and each check reports "not attempted"::
     n_transactions = ...
 
 Cells tagged ``solution-only`` (discussion of the answer) are left out; all outputs are
-removed. ``prodspark exercises`` rewrites exercises/; ``--check`` only reports drift.
+removed; a "Next" cell written from course.toml closes the notebook (``navigation``).
+``prodspark exercises`` rewrites exercises/; ``--check`` only reports drift.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ import tokenize
 from pathlib import Path
 
 import nbformat
+
+from prodspark.course import Course, course
+from prodspark.exercises.navigation import module_of, next_steps_cell
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -113,8 +117,9 @@ def has_solution(source: str) -> bool:
     return any(line.strip() == BEGIN for line in source.split("\n"))
 
 
-def make_exercise(solution: nbformat.NotebookNode, where: str = "notebook") -> nbformat.NotebookNode:
-    """The learner's version of a solved notebook."""
+def make_exercise(solution: nbformat.NotebookNode, where: str = "notebook",
+                  closing: nbformat.NotebookNode | None = None) -> nbformat.NotebookNode:
+    """The learner's version of a solved notebook, ending with ``closing`` when one is given."""
     exercise = nbformat.v4.new_notebook(metadata=_clean_metadata(solution.metadata))
     kept = [c for c in solution.cells if SOLUTION_ONLY not in c.get("metadata", {}).get("tags", [])]
     code_cells = [c.source for c in kept if c.cell_type == "code"]
@@ -128,6 +133,8 @@ def make_exercise(solution: nbformat.NotebookNode, where: str = "notebook") -> n
                 elsewhere = "\n".join(s for s in code_cells if s is not cell.source)
                 new.source = strip_solutions(cell.source, elsewhere, f"{where} cell {cell.get('id')}")
         exercise.cells.append(new)
+    if closing is not None:
+        exercise.cells.append(closing)
     return exercise
 
 
@@ -143,17 +150,22 @@ def render(notebook: nbformat.NotebookNode) -> str:
     return nbformat.writes(notebook) + "\n"
 
 
-def sync(solutions_dir: Path, exercises_dir: Path, write: bool = True) -> list[str]:
+def sync(solutions_dir: Path, exercises_dir: Path, write: bool = True,
+         manifest: Course | None = None) -> list[str]:
     """Regenerate every exercise notebook; return the names that differed (or were missing).
 
-    With ``write=False`` nothing is written: the list says what is out of date.
+    With ``write=False`` nothing is written: the list says what is out of date. The "Next"
+    cells come from ``manifest`` (the course's own course.toml when not given).
     """
+    manifest = manifest if manifest is not None else course()
     changed = []
     exercises_dir.mkdir(parents=True, exist_ok=True)
     expected_names = set()
     for solution_path in sorted(solutions_dir.glob("*.ipynb")):
         notebook = nbformat.read(solution_path, as_version=4)
-        text = render(make_exercise(notebook, solution_path.name))
+        module = module_of(solution_path.name, manifest)
+        closing = next_steps_cell(module, manifest) if module is not None else None
+        text = render(make_exercise(notebook, solution_path.name, closing))
         target = exercises_dir / solution_path.name
         expected_names.add(target.name)
         if not target.exists() or target.read_text(encoding="utf-8") != text:
