@@ -7,34 +7,43 @@ against numbers typed in here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, DateType
+from pyspark.testing import assertDataFrameEqual
 
 from prodspark.datagen import generate
 from prodspark.errors import ParameterError
 from prodspark.pipeline import (
     EmptyInput,
     InputMissing,
+    PipelineError,
     QualityGateFailed,
     Rule,
+    RunMetrics,
     classify,
     cli,
     default_rules,
+    delta_files,
+    enrich,
     parse,
+    plots,
     read_lines,
     run_pipeline,
 )
-from prodspark.pipeline.job import PARTITION_COLUMN, latest_version
+from prodspark.pipeline.job import PARTITION_COLUMN, changed_records, latest_version
 from prodspark.pipeline.rules import reason_counts
 
 SCALE = 0.02  # 1,000 raw lines
@@ -265,3 +274,132 @@ def test_a_job_killed_while_writing_leaves_the_previous_version(spark, feeds, tm
     assert table_state(spark, table) == before
     DeltaTable.forPath(spark, str(table)).toDF().count()  # the table still reads
 
+
+
+# --------------------------------------------------------------------------- the command as printed
+def test_the_printed_command_runs_as_printed():
+    """Absolute paths, every value in full, and a shell splits the text into exactly the argv."""
+    args = cli.submit_command("local[2]", "/data/raw feed", "/tables/payments", "/tables/quarantine",
+                              min_quality=0.9, run_id="r1", spark_submit=cli.spark_submit_path())
+    printed = cli.printed_command(args)
+    cli.check_printed_command(printed, args)
+    assert shlex.split(printed.replace("\\\n", " ")) == args
+    assert "…" not in printed and "<" not in printed and "file://." not in printed and "$HOME" not in printed
+    conf = dict(arg.split("=", 1) for arg in args[1 + args.index("--conf"):args.index(str(cli.MAIN))]
+                if "=" in arg and not arg.startswith("--"))
+    local_paths = [args[0], str(cli.MAIN), conf["spark.local.dir"], conf["spark.jars.ivy"],
+                   conf["spark.pyspark.python"], conf["spark.driver.extraJavaOptions"].split("file:", 1)[1]]
+    assert all(Path(path).is_absolute() and Path(path).exists() for path in local_paths if "ivy" not in path)
+    assert Path(conf["spark.jars.ivy"]).is_absolute()
+    assert len(conf["spark.jars.excludes"].split(",")) > 1  # the whole list, not a summary
+    with pytest.raises(ParameterError, match="not the one that runs"):
+        cli.check_printed_command(printed.replace("'local[2]'", "local[2] x"), args)
+
+
+def test_a_command_that_runs_too_long_is_stopped_with_everything_it_started():
+    child = "import time; time.sleep(120)"
+    parent = (f"import subprocess, sys, time; p = subprocess.Popen([sys.executable, '-c', {child!r}]); "
+              "print(p.pid, flush=True); time.sleep(120)")
+    started = time.monotonic()
+    with pytest.raises(PipelineError, match="did not finish within 2 s and was stopped"):
+        cli.run_command([sys.executable, "-c", parent], timeout=2)
+    assert time.monotonic() - started < 60
+    for proc in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            assert proc.info["cmdline"] != [sys.executable, "-c", child] or proc.status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_command_and_its_metrics_line():
+    done = cli.run_command([sys.executable, "-c", "print('log'); print('{\"records_in\": 3}')"])
+    assert done.returncode == 0 and cli.metrics_line(done.stdout) == {"records_in": 3}
+    with pytest.raises(ParameterError, match="not its metrics as JSON"):
+        cli.metrics_line("no metrics here\n")
+    with pytest.raises(ParameterError, match="not its metrics as JSON"):
+        cli.metrics_line("")
+    with pytest.raises(ParameterError, match="non-empty list of strings"):
+        cli.run_command("spark-submit --version")  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match="positive number of seconds"):
+        cli.run_command([sys.executable, "-c", "pass"], timeout=0)
+
+
+# --------------------------------------------------------------------------- files and the log
+@pytest.mark.full  # Delta writes
+def test_a_write_that_fails_in_a_task_leaves_files_no_commit_names(spark, tmp_path):
+    table = tmp_path / "table"
+    spark.range(0, 400, 1, 4).write.format("delta").save(str(table))
+    assert delta_files.data_files(table) == delta_files.logged_files(table) and delta_files.data_files(table)
+    before = delta_files.data_files(table)
+    doomed = spark.range(0, 400, 1, 4).withColumn(
+        "id", F.when(F.spark_partition_id() == 3, F.raise_error(F.lit("boom"))).otherwise(F.col("id")))
+    with pytest.raises(Exception, match="boom"):
+        doomed.write.format("delta").mode("overwrite").save(str(table))
+    left = delta_files.data_files(table) - before
+    assert left, "the tasks that finished wrote their files"
+    assert not left & delta_files.logged_files(table)
+    assert delta_files.total_bytes(table, left) > 0
+    assert latest_version(spark, str(table)) == 0 and spark.read.format("delta").load(str(table)).count() == 400
+
+
+def test_delta_files_name_a_folder_that_is_not_a_table(tmp_path):
+    with pytest.raises(ParameterError, match="is not a Delta table"):
+        delta_files.data_files(tmp_path)
+    with pytest.raises(ParameterError, match="local folder of a Delta table"):
+        delta_files.logged_files("s3a://bucket/table")
+
+
+# --------------------------------------------------------------------------- the plot
+def test_the_quarantine_plot_has_a_labelled_bar_per_reason():
+    metrics = RunMetrics(run_id="r", input="in", records_in=10, accepted=7,
+                         quarantined={"malformed_json": 2, "wrong_type": 0, "duplicate": 1}, min_quality=0.5)
+    figure = plots.quarantine_reasons(metrics)
+    axis = figure.axes[0]
+    assert [tick.get_text() for tick in axis.get_yticklabels()] == ["malformed_json", "wrong_type", "duplicate"]
+    assert [patch.get_width() for patch in axis.patches] == [2, 0, 1]
+    assert [text.get_text() for text in axis.texts] == ["2", "0", "1"]
+    with pytest.raises(ParameterError, match="RunMetrics"):
+        plots.quarantine_reasons({"malformed_json": 2})  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- the lesson's load, by hand
+LESSON = Path(__file__).resolve().parents[1] / "notebooks" / "05_production_pipeline.ipynb"
+LOAD_TAG = "load-by-hand"
+
+
+def lesson_load(spark) -> dict:
+    """The functions the lesson writes for its load (the cell tagged load-by-hand), run here."""
+    import nbformat
+
+    cells = [cell for cell in nbformat.read(LESSON, as_version=4).cells if LOAD_TAG in cell.metadata.get("tags", [])]
+    assert len(cells) == 1, f"the lesson has one cell tagged {LOAD_TAG}"
+    namespace: dict = {"spark": spark, "F": F}
+    exec(cells[0].source, namespace)
+    return namespace
+
+
+@pytest.mark.full  # four small pipeline loads
+def test_the_lessons_load_gives_the_packages_tables(spark, tmp_path):
+    lesson = lesson_load(spark)
+    day1 = write_lines(tmp_path / "day1", [record("T1"), record("T2", amount=20), record("T4", amount=-1)])
+    day2 = write_lines(tmp_path / "day2", [record("T1"), record("T2", amount=25), record("T3"),
+                                           record("T4", amount=-2), "{cut"])
+    for side in ("package", "lesson"):
+        run_pipeline(spark, day1, tmp_path / side / "t", tmp_path / side / "q", run_id="day1")
+    package, lesson_side = tmp_path / "package", tmp_path / "lesson"
+    # the package's second day
+    run_pipeline(spark, day2, package / "t", package / "q", run_id="day2")
+    # the lesson's lines on the same input, twice (a retry), as the pipeline would call them
+    classified = classify(parse(read_lines(spark, day2)))
+    batch = enrich(classified.where(F.col("reason").isNull()), "day2")
+    rejected = classified.where(F.col("reason").isNotNull()).select(F.lit("day2").alias("run_id"), "reason",
+                                                                    "raw_record", "source_file")
+    assertDataFrameEqual(lesson["new_or_changed"](batch, str(lesson_side / "t")),
+                         changed_records(spark, batch, str(lesson_side / "t")))
+    for _ in range(2):
+        changes = lesson["new_or_changed"](batch, str(lesson_side / "t"))
+        if not changes.isEmpty():
+            lesson["merge_changes"](changes, str(lesson_side / "t"))
+        lesson["replace_quarantine"](rejected, str(lesson_side / "q"), "day2")
+    for name in ("t", "q"):
+        assertDataFrameEqual(spark.read.format("delta").load(str(lesson_side / name)),
+                             spark.read.format("delta").load(str(package / name)))
+    assert latest_version(spark, str(lesson_side / "t")) == latest_version(spark, str(package / "t")) == 1

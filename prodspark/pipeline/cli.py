@@ -13,12 +13,17 @@ to read. Exit codes: 0 done, 2 bad arguments or a missing input, 3 quality gate 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
-from prodspark.errors import CourseError
+from prodspark.errors import CourseError, ParameterError
+from prodspark.pipeline.job import PipelineError
+from prodspark.submit import folded
 
 APP_NAME = "payments-pipeline"
 MAIN = Path(__file__).resolve().with_name("__main__.py")
@@ -134,6 +139,74 @@ def spark_submit_path() -> str:
     import pyspark
 
     return str(Path(pyspark.__file__).resolve().parent / "bin" / "spark-submit")
+
+
+def printed_command(args: list[str]) -> str:
+    """The command as a shell reads it, folded one option per line: every value in full, every path
+    as given (absolute, for a command pasted into any folder). ``shlex.split`` of the text gives
+    ``args`` back; :func:`check_printed_command` proves it. The application starts its own line."""
+    if str(MAIN) in args[1:]:
+        at = args.index(str(MAIN), 1)
+        return folded(args[:at]) + " \\\n    " + folded(args[at:])
+    return folded(args)
+
+
+def check_printed_command(printed: str, args: list[str]) -> None:
+    """Raise :class:`ParameterError` unless a shell would run ``printed`` as exactly ``args``."""
+    if shlex.split(printed.replace("\\\n", " ")) != args:
+        raise ParameterError("the printed command is not the one that runs: a shell would split it differently.")
+
+
+def run_command(args: list[str], timeout: float = 600.0) -> subprocess.CompletedProcess[str]:
+    """Run a command as a scheduler would: wait for its exit code, keep stdout and stderr.
+
+    On a timeout the command and every process it started (spark-submit's JVM, the Python
+    driver) are stopped by process id, so nothing outlives the caller.
+    """
+    if not isinstance(args, list) or not args or not all(isinstance(arg, str) for arg in args):
+        raise ParameterError(f"args must be a non-empty list of strings (a command's argv), got {args!r}.")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ParameterError(f"timeout must be a positive number of seconds, got {timeout!r}.")
+    job = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = job.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _stop_tree(job.pid)
+        stdout, stderr = job.communicate()
+        raise PipelineError(f"{args[0]} did not finish within {timeout:g} s and was stopped.\n"
+                            + stderr[-2000:]) from None
+    return subprocess.CompletedProcess(args, job.returncode, stdout, stderr)
+
+
+def _stop_tree(pid: int) -> None:
+    """Stop a process and all its descendants by process id (children first, then the process)."""
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return
+    procs = [*parent.children(recursive=True), parent]
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.terminate()
+    _, alive = psutil.wait_procs(procs, timeout=10)
+    for proc in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(alive, timeout=10)
+
+
+def metrics_line(stdout: str) -> dict:
+    """The run's metrics: the JSON object on the last line of the command's stdout."""
+    lines = stdout.strip().splitlines()
+    try:
+        metrics = json.loads(lines[-1]) if lines else None
+    except json.JSONDecodeError:
+        metrics = None
+    if not isinstance(metrics, dict):
+        raise ParameterError(f"the command's last line of output is not its metrics as JSON: {lines[-1:]!r}.")
+    return metrics
 
 
 def shown_command(args: list[str]) -> str:
