@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from prodspark.timing import measure
+from prodspark.timing import format_seconds, measure
 
 ENGINES = ("spark", "pandas", "duckdb")
 # Above this many rows the single-node engines are skipped: one machine's memory is the limit.
@@ -235,3 +235,155 @@ def plot(results, startup_seconds: float | None = None, title: str = "Same aggre
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+@dataclass(frozen=True)
+class CostLine:
+    """One engine's time as a fixed part plus a part per row, from two measured sizes."""
+
+    engine: str
+    smallest_rows: int
+    smallest_seconds: float  # nearly all fixed cost when the input is small
+    per_row_seconds: float  # the extra time per extra row between the two largest sizes
+    from_rows: int
+    to_rows: int
+
+
+def cost_lines(results) -> dict[str, CostLine]:
+    """Each engine's cost per extra row between its two largest sizes (the same rule as
+    :func:`crossover`), and its time at its smallest size, from a ``compare`` table."""
+    from prodspark.errors import ParameterError
+
+    missing = {"engine", "rows", "seconds"} - set(getattr(results, "columns", ()))
+    if missing:
+        raise ParameterError(f"results must be the table engines.compare returned; it lacks {sorted(missing)}.")
+    lines = {}
+    for engine in (e for e in ENGINES if e in set(results["engine"])):
+        part = results[results.engine == engine].sort_values("rows")
+        if len(part) < 2:
+            continue
+        (n0, t0), (n1, t1) = part[["rows", "seconds"]].iloc[-2:].itertuples(index=False, name=None)
+        first = part.iloc[0]
+        lines[engine] = CostLine(engine, int(first["rows"]), float(first["seconds"]),
+                                 float((t1 - t0) / (n1 - n0)), int(n0), int(n1))
+    return lines
+
+
+def conclusions(results, engine: str = "spark") -> list[str]:
+    """What the measurements say about ``engine`` against the others, as sentences built from the numbers."""
+    lines = cost_lines(results)
+    if engine not in lines or len(lines) < 2:
+        return [f"{engine} and at least one other engine need two measured sizes each to compare their costs."]
+    mine = lines[engine]
+    others = [line for name, line in lines.items() if name != engine]
+    said = []
+    fastest_small = min(others, key=lambda line: line.smallest_seconds)
+    ratio = mine.smallest_seconds / fastest_small.smallest_seconds
+    said.append(f"At the smallest size ({mine.smallest_rows:,} rows) {engine} took "
+                f"{format_seconds(mine.smallest_seconds)}, {ratio:,.0f}x "
+                f"{fastest_small.engine}'s {format_seconds(fastest_small.smallest_seconds)}: at that size its time is "
+                "almost all fixed cost.")
+    per_row = ", ".join(f"{line.engine} {_per_row(line.per_row_seconds)}" for line in lines.values())
+    said.append(f"Each extra row between {mine.from_rows:,} and {mine.to_rows:,} rows cost {per_row}.")
+    for other in others:
+        if other.per_row_seconds <= 0:
+            said.append(f"{other.engine}'s time did not grow between its two largest sizes (it is still all fixed "
+                        f"cost there), so no cost per row can be compared with {engine}'s.")
+        elif mine.per_row_seconds <= 0:
+            said.append(f"{engine}'s time did not grow between its two largest sizes: the input is still too small "
+                        "to show its cost per row.")
+        elif abs(mine.per_row_seconds / other.per_row_seconds - 1) < 0.05:
+            said.append(f"{engine}'s cost per extra row is about the same as {other.engine}'s "
+                        f"({mine.per_row_seconds / other.per_row_seconds:.2f}x): the gap stays about as wide as "
+                        "the input grows.")
+        elif mine.per_row_seconds > other.per_row_seconds:
+            said.append(f"{engine}'s cost per extra row is {mine.per_row_seconds / other.per_row_seconds:,.1f}x "
+                        f"{other.engine}'s: more rows widen the gap on this machine instead of closing it.")
+        else:
+            said.append(f"{engine}'s cost per extra row is {other.per_row_seconds / mine.per_row_seconds:,.1f}x lower "
+                        f"than {other.engine}'s: {crossover(results, engine, other.engine)}")
+    return said
+
+
+def _per_row(seconds: float) -> str:
+    return f"{seconds * 1e6:.2g} µs" if seconds > 0 else "nothing measurable"
+
+
+JUDGEMENT = "judgement"
+
+
+def decision_matrix(*, startup_seconds: float, spark_job_seconds: float, results, pandas_memory,
+                    spill, python_udf_ratio: float, arrow_ratio: float, free_disk_bytes: int):
+    """The choice between a warehouse, a single-node engine, Spark and streaming, as a table.
+
+    Cells this lesson measured carry the number; the others say ``judgement:`` and why.
+    ``pandas_memory`` is an :class:`prodspark.engines_memory.MemoryLimit`, ``spill`` an
+    :class:`prodspark.engines_spill.SpillRun`.
+    """
+    import pandas as pd
+
+    lines = cost_lines(results)
+    missing = [engine for engine in ENGINES if engine not in lines]
+    if missing:
+        from prodspark.errors import ParameterError
+
+        raise ParameterError(f"results has fewer than two sizes for {', '.join(missing)}: no cost per row to show.")
+    imports = pandas_memory.import_seconds
+
+    def at_smallest(engine: str) -> str:
+        line = lines[engine]
+        return f"{format_seconds(line.smallest_seconds)} at {line.smallest_rows:,} rows"
+
+    def per_row(engine: str) -> str:
+        return _per_row(lines[engine].per_row_seconds)
+
+    gib = 2**30
+    table = {
+        "data warehouse": {
+            "start-up": f"{JUDGEMENT}: none you run; the service is already up",
+            "fixed cost per query": f"{JUDGEMENT}: a network round trip and the service's planning (not measured here)",
+            "cost per extra row": f"{JUDGEMENT}: the service's, on its machines (not measured here)",
+            "memory limit": f"{JUDGEMENT}: the service's; you pay for what a query scans or the capacity you reserve",
+            "Python tax": f"{JUDGEMENT}: results cross the network to Python",
+            "choose it when": f"{JUDGEMENT}: the data already lives there and the work is SQL",
+        },
+        "single node: pandas": {
+            "start-up": f"importing pandas: {format_seconds(imports['pandas'])}",
+            "fixed cost per query": at_smallest("pandas"),
+            "cost per extra row": per_row("pandas"),
+            "memory limit": (f"about {pandas_memory.rows_limit:,} rows of this input "
+                             f"({pandas_memory.per_row_bytes:,.0f} B/row, "
+                             f"{pandas_memory.available.bytes / gib:,.1f} GiB available)"),
+            "Python tax": f"{JUDGEMENT}: none; the data is already in Python's process",
+            "choose it when": f"{JUDGEMENT}: the data fits comfortably in memory and the code is Python",
+        },
+        "single node: DuckDB": {
+            "start-up": f"importing DuckDB: {format_seconds(imports['duckdb'])}",
+            "fixed cost per query": at_smallest("duckdb"),
+            "cost per extra row": per_row("duckdb"),
+            "memory limit": f"{JUDGEMENT}: spills to disk when an operator outgrows memory (not measured here)",
+            "Python tax": f"{JUDGEMENT}: in the same process; results reach pandas through Arrow",
+            "choose it when": f"{JUDGEMENT}: one machine's cores and disk are enough, and the work is SQL",
+        },
+        "Spark": {
+            "start-up": f"{format_seconds(startup_seconds)} (a JVM and a session)",
+            "fixed cost per query": f"{format_seconds(spark_job_seconds)} a trivial job; {at_smallest('spark')}",
+            "cost per extra row": per_row("spark"),
+            "memory limit": (f"sorted {spill.times_heap:.1f}x its heap by spilling "
+                             f"{spill.memory_bytes_spilled / 2**20:,.0f} MiB; then the disk "
+                             f"({free_disk_bytes / gib:,.0f} GiB free here), or more machines"),
+            "Python tax": (f"Python UDF {python_udf_ratio:,.1f}x the built-in; "
+                           f"toPandas without Arrow {arrow_ratio:,.1f}x with it"),
+            "choose it when": (f"{JUDGEMENT}: the data or the work outgrows one machine, or jobs must survive "
+                               "losing one"),
+        },
+        "streaming": {
+            "start-up": f"{JUDGEMENT}: paid once; the job runs continuously",
+            "fixed cost per query": f"{JUDGEMENT}: per micro-batch or per event, not per query",
+            "cost per extra row": f"{JUDGEMENT}: like the batch engine it runs on, plus state kept between batches",
+            "memory limit": f"{JUDGEMENT}: the state it keeps (windows, joins), not the whole input",
+            "Python tax": f"{JUDGEMENT}: the same as the batch engine's",
+            "choose it when": f"{JUDGEMENT}: results are needed seconds after the events arrive",
+        },
+    }
+    return pd.DataFrame(table).T

@@ -1,0 +1,177 @@
+"""Spark finishing a sort larger than its own heap, in a small JVM of its own (module 01).
+
+A driver's heap is fixed when its JVM starts, and a notebook's session may share its JVM
+with others, so the demonstration runs as a separate ``spark-submit`` application with a
+small heap (``spark.driver.memory``) on ``local[2]``. The application
+(:mod:`prodspark.engines_spill_job`) measures its heap (``Runtime.maxMemory``), the bytes of
+rows its sort handled (the exchange's ``data size``) and what it spilled (the stages'
+``memoryBytesSpilled`` and ``diskBytesSpilled`` from its own REST API), and reports them
+before it stops::
+
+    run = run_spill_job(rows=3_000_000)
+    print(run)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from prodspark import masters, paths, submit
+from prodspark.errors import CourseError, ParameterError
+from prodspark.memory import parse_size
+
+APP = Path(__file__).with_name("engines_spill_job.py")
+DEFAULT_DRIVER_MEMORY = "512m"
+# Spark refuses a heap below 1.5 x its 300 MiB reservation (UnifiedMemoryManager's minimum).
+MIN_DRIVER_MEMORY_BYTES = 450 * 2**20
+DEFAULT_TIMEOUT_S = 180.0
+
+
+class SpillJobFailed(CourseError):
+    """The small Spark application did not finish, or did not report its numbers."""
+
+
+@dataclass(frozen=True)
+class SpillRun:
+    """What the small application measured about itself."""
+
+    rows: int
+    heap_bytes: int  # Runtime.maxMemory of its JVM
+    driver_memory: str
+    master: str
+    sorted_bytes: int  # rows handled by the sort, as sized in memory (the exchange's "data size")
+    memory_bytes_spilled: int
+    disk_bytes_spilled: int
+    shuffle_write_bytes: int
+    tasks: int
+    failed_tasks: int
+    seconds: float  # the sort itself
+    wall_seconds: float  # the whole application, JVM start and stop included
+    command: list[str] = field(default_factory=list)
+
+    @property
+    def times_heap(self) -> float:
+        """How many times its own heap the data the sort handled is."""
+        return self.sorted_bytes / self.heap_bytes
+
+    def __str__(self) -> str:
+        mib = 2**20
+        verdict = ("more than its whole heap" if self.sorted_bytes > self.heap_bytes
+                   else "less than its heap: raise rows to make the point")
+        spill = ("and finished by spilling" if self.memory_bytes_spilled > 0
+                 else "without spilling")
+        return (f"a JVM with a {self.heap_bytes / mib:,.0f} MiB heap ({self.driver_memory}, {self.master}) sorted "
+                f"{self.rows:,} rows, {self.sorted_bytes / mib:,.0f} MiB in memory: {self.times_heap:.1f}x its "
+                f"heap, {verdict}, {spill} {self.memory_bytes_spilled / mib:,.0f} MiB "
+                f"({self.disk_bytes_spilled / mib:,.0f} MiB on disk); {self.failed_tasks} failed tasks.")
+
+
+def spark_submit_path() -> str:
+    """The ``spark-submit`` script of the installed PySpark."""
+    import pyspark
+
+    return str(Path(pyspark.__file__).resolve().parent / "bin" / "spark-submit")
+
+
+def spill_command(rows: int, result_path: str | Path, driver_memory: str = DEFAULT_DRIVER_MEMORY,
+                  master: str = "local[2]") -> list[str]:
+    """The ``spark-submit`` arguments of the small application (``submit.submit_command``'s form)."""
+    _check_rows(rows)
+    parsed = masters.parse_master(master)
+    if parsed.kind != "local":
+        raise ParameterError(f"master must be a local master such as 'local[2]' (the point is one small JVM "
+                             f"on this machine), got {master!r}.")
+    try:
+        heap = parse_size(driver_memory)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"driver_memory must be a JVM size such as '512m', got {driver_memory!r}.") from exc
+    if heap < MIN_DRIVER_MEMORY_BYTES:
+        raise ParameterError(f"driver_memory {driver_memory!r} is below the 450 MiB Spark needs to start "
+                             "(1.5 x its 300 MiB reservation); use 512m or more.")
+    java_options = f"-Dlog4j.configurationFile={paths.log4j_config().as_uri()}"
+    settings = {
+        "spark.driver.memory": driver_memory,
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.driver.extraJavaOptions": java_options,
+        "spark.ui.port": "0",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.local.dir": str(paths.spark_local_dir()),
+        "spark.pyspark.python": sys.executable,
+        "spark.pyspark.driver.python": sys.executable,
+        "spark.app.name": "prodspark-sort-larger-than-heap",
+    }
+    command = submit.submit_command("standalone", str(APP), settings, master=parsed.url)
+    command[0] = spark_submit_path()
+    return command + [str(int(rows)), str(result_path)]
+
+
+def run_spill_job(rows: int, driver_memory: str = DEFAULT_DRIVER_MEMORY, master: str = "local[2]",
+                  timeout: float = DEFAULT_TIMEOUT_S) -> SpillRun:
+    """Run the small application and return what it measured; nothing it started outlives it."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ParameterError(f"timeout must be a positive number of seconds, got {timeout!r}.")
+    paths.spark_local_dir().mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=paths.course_home(), prefix="spill-job-") as folder:
+        result_path = Path(folder) / "result.json"
+        command = spill_command(rows, result_path, driver_memory, master)
+        env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
+        for inherited in ("PYSPARK_GATEWAY_PORT", "PYSPARK_GATEWAY_SECRET", "SPARK_HOME"):
+            env.pop(inherited, None)  # the notebook's own gateway: the child starts its own JVM
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                   start_new_session=True)
+        try:
+            _, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            stop_process_tree(process.pid)  # still running: its pid is still its own
+            process.communicate()
+            raise SpillJobFailed(f"the sort did not finish within {timeout:.0f} s and was stopped; "
+                                 "use fewer rows or a longer timeout.") from None
+        except BaseException:  # interrupted from the notebook: stop the JVM and its Python child too
+            stop_process_tree(process.pid)
+            process.communicate()
+            raise
+        wall = time.perf_counter() - start
+        if process.returncode != 0 or not result_path.exists():
+            tail = "\n".join(stderr.strip().splitlines()[-15:])
+            raise SpillJobFailed(f"the sort application exited with code {process.returncode} without "
+                                 f"reporting its numbers. Its last lines:\n{tail}")
+        measured = json.loads(result_path.read_text())
+    return SpillRun(**measured, wall_seconds=wall, command=command)
+
+
+def stop_process_tree(pid: int, timeout: float = 10.0) -> list[int]:
+    """Stop the process ``pid`` and every process it started; return the pids still alive after it."""
+    try:
+        parent = psutil.Process(pid)
+        family = [*parent.children(recursive=True), parent]
+    except psutil.NoSuchProcess:
+        return []
+    for process in family:
+        try:
+            process.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(family, timeout=timeout)
+    for process in alive:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    _, still = psutil.wait_procs(alive, timeout=timeout)
+    return [p.pid for p in still]
+
+
+def _check_rows(rows: object) -> None:
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+        raise ParameterError(f"rows must be a whole number of at least 1, got {rows!r}.")
