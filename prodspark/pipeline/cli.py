@@ -5,8 +5,9 @@
         prodspark/pipeline/__main__.py --input raw/ --table tables/payments \\
         --quarantine tables/quarantine --min-quality 0.9 --run-id 2024-07-01
 
-Logs go to stderr; the last line on stdout is the run's metrics as JSON, for a scheduler
-to read. Exit codes: 0 done, 2 bad arguments or a missing input, 3 quality gate failed,
+Logs go to stderr (under spark-submit, which merges the Python driver's stderr into its own
+stdout, they come out on stdout); the last line on stdout is the run's metrics as JSON, for
+a scheduler to read. Exit codes: 0 done, 2 bad arguments or a missing input, 3 quality gate failed,
 4 empty input.
 """
 
