@@ -247,14 +247,17 @@ def ensure_cluster(workers: int = 2, cores: int = 1, memory: str = "1g",
                          progress=progress), True
 
 
-def use_cluster(spark, workers: int = 2, app_name: str = "production-spark"):
+def use_cluster(spark, workers: int = 2, app_name: str = "production-spark",
+                conf: dict[str, object] | None = None):
     """A session whose executors are separate JVMs on a standalone cluster.
 
     If ``spark`` already runs on a standalone master it is returned as it is. Otherwise
     (local mode) it is stopped and a new session starts on the course's cluster, which is
-    started first if it is not running. Returns ``(session, started)``: pass ``started`` to
-    :func:`release_cluster` so that only a cluster started here is stopped.
+    started first if it is not running, with ``conf`` as extra settings. Returns
+    ``(session, started)``: pass ``started`` to :func:`release_cluster` so that only a cluster
+    started here is stopped.
     """
+    from prodspark.executors import wait_for_registered_executors
     from prodspark.session import start_spark
     from prodspark.sparkui import wait_for_executors
 
@@ -263,8 +266,10 @@ def use_cluster(spark, workers: int = 2, app_name: str = "production-spark"):
         return spark, False
     spark.stop()
     state, started = ensure_cluster(workers=workers, progress=lambda line: None)
-    session = start_spark(master=state.master_url, app_name=app_name, delta=False)
-    wait_for_executors(session, state.workers)
+    session = start_spark(master=state.master_url, app_name=app_name, delta=False, conf=conf)
+    # One executor per worker (each offers its cores to one executor of this application), so
+    # waiting for that many, each with its host:port and memory, is enough: no settling time.
+    wait_for_registered_executors(session, state.workers)
     return session, started
 
 

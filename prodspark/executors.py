@@ -104,3 +104,93 @@ def _argument(args: list[str], name: str) -> str | None:
         return args[args.index(name) + 1]
     except (ValueError, IndexError):
         return None
+
+
+@dataclass(frozen=True)
+class PythonWorker:
+    """A Python process started for an executor: the daemon, or a worker the daemon forked."""
+
+    executor_id: str
+    pid: int
+    parent_pid: int
+    role: str  # "daemon" (child of the JVM) or "worker" (forked by the daemon)
+
+
+def python_workers(spark) -> list[PythonWorker]:
+    """The Python processes under this application's executor JVMs on this machine, right now.
+
+    PySpark runs Python code (UDFs, ``mapInPandas``, RDD functions) in processes the executor
+    starts: one ``pyspark.daemon`` per executor, which forks a worker per running task.
+    """
+    found = []
+    for executor in executor_processes(spark):
+        try:
+            jvm = psutil.Process(executor.pid)
+            children = jvm.children(recursive=True)
+        except psutil.NoSuchProcess:
+            continue
+        for child in children:
+            try:
+                command = " ".join(child.cmdline())
+                parent = child.ppid()
+            except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+                continue
+            if "pyspark" in command:
+                role = "daemon" if parent == executor.pid else "worker"
+                found.append(PythonWorker(executor.executor_id, child.pid, parent, role))
+    return sorted(found, key=lambda w: (w.executor_id, w.role, w.pid))
+
+
+def wait_for_python_workers(spark, executors: int, timeout: float = 30.0) -> list[PythonWorker]:
+    """Wait until at least ``executors`` executors each run a forked Python worker; return them all."""
+    _check_count("executors", executors)
+
+    def workers() -> list[PythonWorker] | None:
+        found = python_workers(spark)
+        with_worker = {w.executor_id for w in found if w.role == "worker"}
+        return found if len(with_worker) >= executors else None
+
+    return wait_until(workers, timeout, f"Python workers on {executors} executor(s) (is a job with "
+                                        "Python code, such as a UDF or mapPartitions, running?)")
+
+
+def wait_for_registered_executors(spark, count: int, timeout: float = 60.0) -> list[dict]:
+    """Wait until ``count`` executors are fully registered; return the REST API's rows of them.
+
+    An executor appears in the REST API as soon as it registers with the driver, with only
+    its host; its port (the block manager's) and its memory arrive a moment later, when its
+    block manager registers. Fully registered means both are there.
+    """
+    from prodspark.sparkui import SparkUI
+
+    _check_count("count", count)
+    ui = SparkUI(spark)
+
+    def registered() -> list[dict] | None:
+        ready = [e for e in ui.task_executors() if ":" in e.get("hostPort", "") and e.get("maxMemory", 0) > 0]
+        return ready if len(ready) >= count else None
+
+    return wait_until(registered, timeout, f"{count} executor(s) to register with their host:port and memory "
+                                           "(does the cluster have enough free cores and memory?)")
+
+
+def wait_until(ready, timeout: float, what: str, interval: float = 0.1):
+    """Call ``ready()`` until it returns something other than None or False; return that value.
+
+    Raises :class:`ExecutorProcessError` naming ``what`` after ``timeout`` seconds.
+    """
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise ExecutorProcessError(f"timeout must be a number of seconds above 0, got {timeout!r}.")
+    deadline = time.monotonic() + timeout
+    while True:
+        value = ready()
+        if value is not None and value is not False:
+            return value
+        if time.monotonic() > deadline:
+            raise ExecutorProcessError(f"timed out after {timeout:g} s waiting for {what}.")
+        time.sleep(interval)
+
+
+def _check_count(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ExecutorProcessError(f"{name} must be a whole number 1 or more, got {value!r}.")
