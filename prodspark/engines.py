@@ -279,10 +279,12 @@ def conclusions(results, engine: str = "spark") -> list[str]:
     said = []
     fastest_small = min(others, key=lambda line: line.smallest_seconds)
     ratio = mine.smallest_seconds / fastest_small.smallest_seconds
+    fixed_share = 1 - max(mine.per_row_seconds, 0.0) * mine.smallest_rows / mine.smallest_seconds
+    share = ("almost all of it" if fixed_share >= 0.8 else f"about {max(fixed_share, 0.0):.0%} of it")
     said.append(f"At the smallest size ({mine.smallest_rows:,} rows) {engine} took "
                 f"{format_seconds(mine.smallest_seconds)}, {ratio:,.0f}x "
-                f"{fastest_small.engine}'s {format_seconds(fastest_small.smallest_seconds)}: at that size its time is "
-                "almost all fixed cost.")
+                f"{fastest_small.engine}'s {format_seconds(fastest_small.smallest_seconds)}, and {share} is fixed "
+                "cost (its time there less its cost per extra row times those rows).")
     per_row = ", ".join(f"{line.engine} {_per_row(line.per_row_seconds)}" for line in lines.values())
     said.append(f"Each extra row between {mine.from_rows:,} and {mine.to_rows:,} rows cost {per_row}.")
     for other in others:

@@ -104,6 +104,7 @@ def spill_command(rows: int, result_path: str | Path, driver_memory: str = DEFAU
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.driver.extraJavaOptions": java_options,
         "spark.ui.port": "0",
+        "spark.sql.shuffle.partitions": "2",  # one sort task per core: each holds half the rows
         "spark.ui.showConsoleProgress": "false",
         "spark.local.dir": str(paths.spark_local_dir()),
         "spark.pyspark.python": sys.executable,

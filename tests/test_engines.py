@@ -72,6 +72,7 @@ def test_cost_lines_refuse_a_table_that_is_not_a_measurement():
 def test_conclusions_follow_the_numbers_when_spark_costs_more_per_row():
     said = " ".join(conclusions(three_engines([1.0, 1.1, 2.0], [0.01, 0.1, 0.55], [0.02, 0.03, 0.12])))
     assert "100x pandas's" in said  # 1.0 s against 0.01 s at the smallest size
+    assert "almost all of it is fixed cost" in said  # 1 µs/row x 1,000 rows is 1% of 1 s
     assert "spark's cost per extra row is 10.0x duckdb's" in said
     assert "lower" not in said
 
@@ -84,6 +85,11 @@ def test_conclusions_follow_the_numbers_when_spark_costs_less_per_row():
     assert "spark's cost per extra row is 10.0x lower than pandas's" in said
     assert "near 111,111 rows" in said
     assert "2.0x lower than duckdb's" in said
+
+
+def test_conclusions_estimate_the_fixed_share_at_the_smallest_size():
+    said = " ".join(conclusions(three_engines([0.02, 0.11, 1.01], [0.001, 0.01, 0.1], [0.002, 0.003, 0.012])))
+    assert "about 50% of it is fixed cost" in said  # 10 µs/row x 1,000 rows = 0.01 s of 0.02 s
 
 
 def test_conclusions_call_nearly_equal_costs_per_row_the_same():
