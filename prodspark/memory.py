@@ -9,9 +9,12 @@ Inside an executor's heap (Spark 1.6 and later, ``UnifiedMemoryManager``):
   of M is storage that execution cannot evict; execution memory is never evicted;
 - **user memory**: the rest of (heap - 300 MiB), for user data structures and UDF objects.
 
-Outside the heap, each executor container also gets ``spark.executor.memoryOverhead``
-(by default 10% of the heap, at least 384 MiB) for the JVM itself, thread stacks, direct
-buffers, and the Python workers.
+Outside the heap, a container or pod on YARN or Kubernetes also asks for
+``spark.executor.memoryOverhead``: by default ``spark.executor.memoryOverheadFactor`` (0.10)
+of the heap, at least ``spark.executor.minMemoryOverhead`` (384 MiB), for the JVM itself,
+thread stacks, direct buffers and the Python workers. Kubernetes uses 0.40 for Python
+applications submitted in cluster mode; a standalone worker adds no overhead at all
+(:func:`container_memory`, checked against Spark's own code in :mod:`prodspark.memory_k8s`).
 """
 
 from __future__ import annotations
@@ -20,12 +23,15 @@ import math
 import re
 from dataclasses import dataclass
 
+from prodspark.errors import CourseError, ParameterError
+
 MiB = 2**20
 RESERVED_BYTES = 300 * MiB
 DEFAULT_FRACTION = 0.6
 DEFAULT_STORAGE_FRACTION = 0.5
-OVERHEAD_FACTOR = 0.10
-MIN_OVERHEAD_MIB = 384
+OVERHEAD_FACTOR = 0.10  # spark.executor.memoryOverheadFactor and spark.driver.memoryOverheadFactor
+MIN_OVERHEAD_MIB = 384  # spark.executor.minMemoryOverhead and spark.driver.minMemoryOverhead (Spark 4.0+)
+K8S_NON_JVM_OVERHEAD_FACTOR = 0.40  # Kubernetes' Constants.NON_JVM_MEMORY_OVERHEAD_FACTOR
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)b?\s*$", re.IGNORECASE)
 
@@ -36,7 +42,7 @@ def parse_size(text: str | int, default_unit: str = "m") -> int:
         return text
     match = _SIZE.match(str(text))
     if not match:
-        raise ValueError(f"not a memory size: {text!r} (expected e.g. 512m or 4g)")
+        raise ParameterError(f"not a memory size: {text!r} (expected e.g. 512m or 4g)")
     number, unit = float(match.group(1)), (match.group(2) or default_unit).lower()
     return int(number * 1024 ** " kmgt".index(unit))
 
@@ -143,45 +149,121 @@ def size_executors(node_cores: int, node_memory_gib: float, cores_per_executor: 
     """
     for name, value in (("node_cores", node_cores), ("cores_per_executor", cores_per_executor)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a whole number 1 or more, got {value!r}")
+            raise ParameterError(f"{name} must be a whole number 1 or more, got {value!r}")
     usable_cores = node_cores - reserved_cores
     executors = usable_cores // cores_per_executor
     if executors < 1:
-        raise ValueError(f"{node_cores} cores minus {reserved_cores} reserved cannot hold an executor "
+        raise ParameterError(f"{node_cores} cores minus {reserved_cores} reserved cannot hold an executor "
                          f"of {cores_per_executor} cores")
     share_mib = math.floor((node_memory_gib - reserved_memory_gib) * 1024 / executors)
     heap_mib = math.floor(share_mib / (1 + overhead_factor))
     if heap_mib * overhead_factor < MIN_OVERHEAD_MIB:  # the minimum overhead applies
         heap_mib = share_mib - MIN_OVERHEAD_MIB
     if heap_mib <= RESERVED_BYTES // MiB:
-        raise ValueError(f"{node_memory_gib} GiB cannot give {executors} executor(s) a heap above 300 MiB")
+        raise ParameterError(f"{node_memory_gib} GiB cannot give {executors} executor(s) a heap above 300 MiB")
     overhead_mib = max(MIN_OVERHEAD_MIB, math.ceil(heap_mib * overhead_factor))
     return ExecutorPlan(node_cores, node_memory_gib, cores_per_executor, executors, heap_mib, overhead_mib)
 
 
+MANAGERS = ("yarn", "kubernetes", "standalone")
+
+
+def memory_overhead_mib(heap_mib: int, factor: float = OVERHEAD_FACTOR, minimum_mib: int = MIN_OVERHEAD_MIB) -> int:
+    """The overhead Spark adds to a heap of ``heap_mib``, as ``ResourceProfile.calculateOverHeadMemory`` does.
+
+    ``max(int(factor x heap), minimum)``: the product is truncated to whole MiB, not rounded up.
+    """
+    for name, value in (("heap_mib", heap_mib), ("minimum_mib", minimum_mib)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ParameterError(f"{name} must be a whole number of MiB, 0 or more, got {value!r}")
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 0:
+        raise ParameterError(f"factor must be a number above 0 (Spark's default is {OVERHEAD_FACTOR}), got {factor!r}")
+    return max(int(factor * heap_mib), minimum_mib)
+
+
+@dataclass(frozen=True)
+class ContainerMemory:
+    """What one driver or executor JVM asks its cluster manager for, in MiB."""
+
+    manager: str
+    python: bool
+    heap_mib: int
+    factor: float
+    overhead_mib: int
+
+    @property
+    def requested_mib(self) -> int:
+        return self.heap_mib + self.overhead_mib
+
+    def row(self) -> dict[str, object]:
+        return {"cluster manager": self.manager, "application": "Python" if self.python else "JVM",
+                "heap MiB": self.heap_mib, "overhead factor": self.factor if self.overhead_mib else "-",
+                "overhead MiB": self.overhead_mib, "requested MiB": self.requested_mib}
+
+
+def container_memory(manager: str, heap_mib: int, python: bool = False) -> ContainerMemory:
+    """The memory a cluster manager is asked for, for a heap of ``heap_mib``, at Spark 4.1's defaults.
+
+    - ``"yarn"``: the container is heap + max(10% of the heap, 384 MiB), for JVM and Python jobs alike;
+    - ``"kubernetes"``: the pod requests heap + overhead; a Python application submitted in cluster
+      mode gets a factor of 0.40 instead of 0.10, for its driver and (through the driver) its executors;
+    - ``"standalone"``: a worker starts the JVM with ``-Xmx`` = the heap and counts only the heap
+      against its memory; no overhead is added.
+
+    Explicit ``spark.executor.memoryOverhead`` / ``memoryOverheadFactor`` settings, off-heap memory
+    and ``spark.executor.pyspark.memory`` are not modelled: each is added on top when set.
+    """
+    if manager not in MANAGERS:
+        raise ParameterError(f"manager must be one of {', '.join(MANAGERS)}, got {manager!r}")
+    memory_overhead_mib(heap_mib)  # the same checks of the heap for every manager
+    if manager == "standalone":
+        return ContainerMemory(manager, python, heap_mib, 0.0, 0)
+    factor = K8S_NON_JVM_OVERHEAD_FACTOR if manager == "kubernetes" and python else OVERHEAD_FACTOR
+    return ContainerMemory(manager, python, heap_mib, factor, memory_overhead_mib(heap_mib, factor))
+
+
+def overhead_table(heap_mib: int):
+    """:func:`container_memory` for every cluster manager, JVM and Python applications (pandas)."""
+    import pandas as pd
+
+    rows = [container_memory(manager, heap_mib, python).row() for manager in MANAGERS for python in (False, True)]
+    return pd.DataFrame(rows).set_index(["cluster manager", "application"])
+
+
+_PARTS = (("reserved", lambda r: r.reserved, "#9e9e9e"),
+          ("user", lambda r: r.user, "#f2c14e"),
+          ("storage (not evictable)", lambda r: r.storage_immune, "#4c9be8"),
+          ("execution or storage", lambda r: r.execution_floor, "#2e7d32"))
+
+
 def plot_regions(named_regions: dict[str, MemoryRegions], overhead_mib: dict[str, int] | None = None):
-    """Stacked bars of the memory regions of one or more heaps (matplotlib), in MiB."""
+    """The memory regions of one or more heaps as stacked bars (matplotlib), in MiB.
+
+    Each heap gets its own panel and its own scale, so a 1 GiB heap stays readable next to a
+    20 GiB one; the legend sits below the panels, clear of the bars and axis labels.
+    """
     import matplotlib.pyplot as plt
 
+    if not named_regions:
+        raise ParameterError("plot_regions needs at least one named MemoryRegions")
     overhead_mib = overhead_mib or {}
-    parts = [("reserved", lambda r: r.reserved, "#9e9e9e"),
-             ("user", lambda r: r.user, "#f2c14e"),
-             ("storage (not evictable)", lambda r: r.storage_immune, "#4c9be8"),
-             ("execution or storage", lambda r: r.execution_floor, "#2e7d32")]
-    figure, axis = plt.subplots(figsize=(7, 0.9 + 0.6 * len(named_regions)))
     names = list(named_regions)
-    left = [0.0] * len(names)
-    for label, size, colour in parts:
-        widths = [size(named_regions[n]) / MiB for n in names]
-        axis.barh(names, widths, left=left, color=colour, label=label)
-        left = [a + b for a, b in zip(left, widths, strict=True)]
-    if overhead_mib:
-        widths = [overhead_mib.get(n, 0) for n in names]
-        axis.barh(names, widths, left=left, color="#d32f2f", label="overhead (off heap)")
-    axis.set_xlabel("MiB")
-    axis.invert_yaxis()
-    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3, fontsize="small", frameon=False)
-    figure.tight_layout()
+    figure, axes = plt.subplots(len(names), 1, figsize=(8, 1.0 + 1.1 * len(names)), squeeze=False,
+                                layout="constrained")
+    for axis, name in zip(axes[:, 0], names, strict=True):
+        regions, left = named_regions[name], 0.0
+        segments = [(label, size(regions) / MiB, colour) for label, size, colour in _PARTS]
+        segments.append(("overhead (off heap)", float(overhead_mib.get(name, 0)), "#d32f2f"))
+        for label, width, colour in segments:
+            axis.barh([name], [width], left=left, color=colour, label=label)
+            left += width
+        axis.set_xlim(0, left * 1.02)
+        axis.set_xlabel("MiB")
+        axis.set_title(f"{name}: {regions.heap / MiB:,.0f} MiB heap"
+                       + (f" + {overhead_mib[name]:,} MiB overhead" if overhead_mib.get(name) else ""),
+                       fontsize="medium", loc="left")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncol=3, fontsize="small", frameon=False)
     return figure
 
 
@@ -212,6 +294,55 @@ def pressure_frame(spark, target_bytes: int, partitions: int = 8):
     ids = spark.range(0, rows, 1, partitions)
     return ids.select("id", F.md5(F.col("id").cast("string")).alias("payload"),
                       F.xxhash64("id").alias("sort_key"))
+
+
+@dataclass(frozen=True)
+class Fill:
+    """A DataFrame cached MEMORY_ONLY, and how much of it Spark kept, from the REST API."""
+
+    frame: object  # the persisted DataFrame
+    target_bytes: int  # the size it was generated for
+    partitions: int
+    cached_partitions: int
+    memory_used: int  # bytes
+
+    @property
+    def dropped_partitions(self) -> int:
+        return self.partitions - self.cached_partitions
+
+
+def fill_past_memory(spark, capacity: int, partitions: int = 16, factor: float = 1.6, grow: float = 1.25,
+                     attempts: int = 5) -> Fill:
+    """Cache a :func:`pressure_frame` of ``factor`` x ``capacity`` bytes ``MEMORY_ONLY``, growing it until
+    Spark reports fewer cached partitions than the frame has (``/storage/rdd``).
+
+    The frame's rows take less room in the cache than :func:`pressure_frame` assumes (about 0.6 of
+    its target), so a factor of 1.6 is about M itself; each retry costs a job, so start close.
+    Returns the frame still cached; unpersist it when done.
+    """
+    from pyspark import StorageLevel
+
+    from prodspark.sparkui import SparkUI
+
+    if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
+        raise ParameterError(f"capacity must be a number of bytes, 1 or more, got {capacity!r}")
+    if not (factor > 0 and grow > 1 and attempts >= 1):
+        raise ParameterError(f"need factor > 0, grow > 1 and attempts >= 1, got {factor}, {grow}, {attempts}")
+    ui = SparkUI(spark)
+    for _ in range(attempts):
+        before = {entry["id"] for entry in ui.cached()}
+        target = int(capacity * factor)
+        frame = pressure_frame(spark, target, partitions).persist(StorageLevel.MEMORY_ONLY)
+        frame.count()
+        mine = [entry for entry in ui.cached() if entry["id"] not in before]
+        fill = Fill(frame, target, partitions, sum(e["numCachedPartitions"] for e in mine),
+                    sum(e["memoryUsed"] for e in mine))
+        if fill.dropped_partitions > 0:
+            return fill
+        frame.unpersist(blocking=True)
+        factor *= grow
+    raise CourseError(f"{partitions} partitions of {target / MiB:.0f} MiB all fit in {capacity / MiB:.0f} MiB of "
+                      "unified memory; start with a larger factor.")
 
 
 def cached_table(spark):
