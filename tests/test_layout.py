@@ -67,3 +67,52 @@ def test_files_read_come_from_the_query_metrics(spark, tmp_path):
     one = trace(spark, lambda: table.where("key = 1").count())
     assert everything.metric("number of files read") == len(layout.data_files(path))
     assert one.metric("number of files read") == len(layout.data_files(path / "key=1"))
+
+
+def test_a_path_read_lists_every_partition_and_a_filter_reads_one(spark, tmp_path):
+    path = tmp_path / "listed"
+    (spark.range(60).withColumn("key", F.col("id") % 3).repartition(2)
+     .write.partitionBy("key").parquet(str(path)))
+    on_disk = len(layout.data_files(path))
+    with layout.files_listed(spark) as listed:
+        table = spark.read.schema("id long, key int").parquet(str(path))
+    assert listed.files == on_disk and listed.discovered + listed.cache_hits == listed.files
+    with layout.files_listed(spark) as by_query:
+        run = trace(spark, lambda: table.where("key = 1").count())
+    assert by_query.files == 0, "the query filters the listing made when the DataFrame was created"
+    assert layout.files_read(run) == len(layout.data_files(path / "key=1")) < on_disk
+    assert layout.input_tasks(run) >= 1
+
+
+def test_many_small_files_are_packed_into_few_tasks(spark, tmp_path):
+    path = tmp_path / "small"
+    spark.range(0, 2000, 1, 1).write.option("maxRecordsPerFile", 50).parquet(str(path))
+    assert len(layout.data_files(path)) == 40, "the cap split one task's output into 40 files"
+    run = trace(spark, lambda: spark.read.schema("id long").parquet(str(path)).agg(F.sum("id")).collect())
+    assert layout.files_read(run) == 40
+    assert layout.input_tasks(run) < 40, "files are packed into splits, not read one task each"
+
+
+def test_error_names_come_from_the_error_condition(spark):
+    from pyspark.errors import AnalysisException
+
+    with pytest.raises(AnalysisException) as caught:
+        spark.sql("SELECT no_such_column FROM range(1)").collect()
+    assert layout.error_name(caught.value) == "UNRESOLVED_COLUMN.WITH_SUGGESTION"
+    assert layout.error_name(KeyError("x")) == "KeyError"
+
+
+def test_layout_errors_are_course_errors():
+    from prodspark.errors import CourseError
+
+    with pytest.raises(CourseError, match="no values"):
+        layout.skew_ratio([])
+
+
+def test_rows_per_partition_with_a_known_count(spark):
+    df = spark.range(0, 12, 1, 1).repartition(3, "id")
+    assert layout.rows_per_partition(df, 3).sum() == 12
+    with pytest.raises(layout.LayoutError, match="more than 1 partitions"):
+        layout.rows_per_partition(df, 1)
+    with pytest.raises(layout.LayoutError, match="whole number"):
+        layout.rows_per_partition(df, 0)
