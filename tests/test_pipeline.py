@@ -383,10 +383,10 @@ def test_the_lessons_load_gives_the_packages_tables(spark, tmp_path):
     day2 = write_lines(tmp_path / "day2", [record("T1"), record("T2", amount=25), record("T3"),
                                            record("T4", amount=-2), "{cut"])
     for side in ("package", "lesson"):
-        run_pipeline(spark, day1, tmp_path / side / "t", tmp_path / side / "q", run_id="day1")
+        run_pipeline(spark, day1, tmp_path / side / "t", tmp_path / side / "q", run_id="day1", min_quality=0)
     package, lesson_side = tmp_path / "package", tmp_path / "lesson"
     # the package's second day
-    run_pipeline(spark, day2, package / "t", package / "q", run_id="day2")
+    run_pipeline(spark, day2, package / "t", package / "q", run_id="day2", min_quality=0)
     # the lesson's lines on the same input, twice (a retry), as the pipeline would call them
     classified = classify(parse(read_lines(spark, day2)))
     batch = enrich(classified.where(F.col("reason").isNull()), "day2")
