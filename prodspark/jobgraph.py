@@ -88,26 +88,28 @@ class RunningStage:
     other_stages: tuple[int, ...]  # the job's other stages (for a two-stage job: the map stage)
 
 
-def wait_for_running_stage(spark, tasks: int, running: int = 1, timeout: float = 60.0) -> RunningStage:
-    """Wait until a stage of ``tasks`` tasks has at least ``running`` tasks running; return it.
+def wait_for_running_stage(spark, tasks: int, timeout: float = 60.0) -> RunningStage:
+    """Wait until a stage of ``tasks`` tasks has been submitted and is running; return it.
 
-    Read from Spark's StatusTracker: the active jobs, their stages, each stage's task counts.
+    Read from Spark's StatusTracker: the active jobs, their stages, and which stages are
+    active. (Its count of running tasks is refreshed at most every 100 ms, so a second task
+    that starts right after the first can go unseen for a while: this waits for the stage.)
     """
-    for name, value in (("tasks", tasks), ("running", running)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise JobGraphError(f"{name} must be a whole number 1 or more, got {value!r}.")
+    if isinstance(tasks, bool) or not isinstance(tasks, int) or tasks < 1:
+        raise JobGraphError(f"tasks must be a whole number 1 or more, got {tasks!r}.")
     tracker = spark.sparkContext.statusTracker()
 
     def running_stage() -> RunningStage | None:
+        active = set(tracker.getActiveStageIds())
         for job_id in tracker.getActiveJobsIds():
             job = tracker.getJobInfo(job_id)
             for stage_id in (job.stageIds if job else []):
                 stage = tracker.getStageInfo(stage_id)
-                if stage is not None and stage.numTasks == tasks and stage.numActiveTasks >= running:
+                if stage is not None and stage_id in active and stage.numTasks == tasks:
                     return RunningStage(job_id, stage_id, tuple(s for s in job.stageIds if s != stage_id))
         return None
 
-    return wait_until(running_stage, timeout, f"a stage of {tasks} task(s) with {running} of them running")
+    return wait_until(running_stage, timeout, f"a running stage of {tasks} task(s)")
 
 
 def stage_parents(spark, run: Trace) -> dict[int, list[int]]:
