@@ -23,11 +23,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
-
 from prodspark import masters, paths, submit
 from prodspark.errors import CourseError, ParameterError
 from prodspark.memory import parse_size
+from prodspark.processes import stop_process_tree
 
 APP = Path(__file__).with_name("engines_spill_job.py")
 DEFAULT_DRIVER_MEMORY = "512m"
@@ -149,28 +148,6 @@ def run_spill_job(rows: int, driver_memory: str = DEFAULT_DRIVER_MEMORY, master:
                                  f"reporting its numbers. Its last lines:\n{tail}")
         measured = json.loads(result_path.read_text())
     return SpillRun(**measured, wall_seconds=wall, command=command)
-
-
-def stop_process_tree(pid: int, timeout: float = 10.0) -> list[int]:
-    """Stop the process ``pid`` and every process it started; return the pids still alive after it."""
-    try:
-        parent = psutil.Process(pid)
-        family = [*parent.children(recursive=True), parent]
-    except psutil.NoSuchProcess:
-        return []
-    for process in family:
-        try:
-            process.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(family, timeout=timeout)
-    for process in alive:
-        try:
-            process.kill()
-        except psutil.NoSuchProcess:
-            pass
-    _, still = psutil.wait_procs(alive, timeout=timeout)
-    return [p.pid for p in still]
 
 
 def _check_rows(rows: object) -> None:

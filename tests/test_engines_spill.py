@@ -8,9 +8,10 @@ import psutil
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from prodspark.engines_spill import SpillRun, spill_command, stop_process_tree
+from prodspark.engines_spill import SpillRun, spill_command
 from prodspark.engines_spill_job import rows_to_sort, size_bytes
 from prodspark.errors import ParameterError
+from prodspark.processes import stop_process_tree
 
 MIB = 2**20
 

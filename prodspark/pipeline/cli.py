@@ -14,7 +14,6 @@ a scheduler to read. Exit codes: 0 done, 2 bad arguments or a missing input, 3 q
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shlex
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from prodspark.errors import CourseError, ParameterError
 from prodspark.pipeline.job import PipelineError
+from prodspark.processes import stop_process_tree
 from prodspark.submit import folded
 
 APP_NAME = "payments-pipeline"
@@ -172,30 +172,11 @@ def run_command(args: list[str], timeout: float = 600.0) -> subprocess.Completed
     try:
         stdout, stderr = job.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _stop_tree(job.pid)
+        stop_process_tree(job.pid)
         stdout, stderr = job.communicate()
         raise PipelineError(f"{args[0]} did not finish within {timeout:g} s and was stopped.\n"
                             + stderr[-2000:]) from None
     return subprocess.CompletedProcess(args, job.returncode, stdout, stderr)
-
-
-def _stop_tree(pid: int) -> None:
-    """Stop a process and all its descendants by process id (children first, then the process)."""
-    import psutil
-
-    try:
-        parent = psutil.Process(pid)
-    except psutil.NoSuchProcess:
-        return
-    procs = [*parent.children(recursive=True), parent]
-    for proc in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.terminate()
-    _, alive = psutil.wait_procs(procs, timeout=10)
-    for proc in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.kill()
-    psutil.wait_procs(alive, timeout=10)
 
 
 def metrics_line(stdout: str) -> dict:
