@@ -257,7 +257,6 @@ def use_cluster(spark, workers: int = 2, app_name: str = "production-spark",
     ``(session, started)``: pass ``started`` to :func:`release_cluster` so that only a cluster
     started here is stopped.
     """
-    from prodspark.executors import wait_for_registered_executors
     from prodspark.session import start_spark
     from prodspark.sparkui import wait_for_executors
 
@@ -269,7 +268,7 @@ def use_cluster(spark, workers: int = 2, app_name: str = "production-spark",
     session = start_spark(master=state.master_url, app_name=app_name, delta=False, conf=conf)
     # One executor per worker (each offers its cores to one executor of this application), so
     # waiting for that many, each with its host:port and memory, is enough: no settling time.
-    wait_for_registered_executors(session, state.workers)
+    wait_for_executors(session, state.workers, settle=0)
     return session, started
 
 

@@ -10,12 +10,12 @@ one the way a failing machine would: at once, with no chance to clean up.
 from __future__ import annotations
 
 import signal
-import time
 from dataclasses import dataclass, field
 
 import psutil
 
 from prodspark.errors import CourseError
+from prodspark.waiting import TimedOut, wait_until
 
 EXECUTOR_CLASS = "org.apache.spark.executor.CoarseGrainedExecutorBackend"
 
@@ -77,12 +77,11 @@ def kill_executor(spark, executor_id: str) -> ExecutorProcess:
 
 def wait_until_gone(pids, timeout: float = 15.0) -> list[int]:
     """Wait for the given processes to exit; return those still running after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    alive = [pid for pid in pids if _running(pid)]
-    while alive and time.monotonic() < deadline:
-        time.sleep(0.2)
-        alive = [pid for pid in alive if _running(pid)]
-    return alive
+    try:
+        wait_until(lambda: not [pid for pid in pids if _running(pid)], timeout, "the processes to exit", 0.2)
+    except TimedOut:
+        return [pid for pid in pids if _running(pid)]
+    return []
 
 
 def _running(pid: int) -> bool:
@@ -151,44 +150,23 @@ def wait_for_python_workers(spark, executors: int, timeout: float = 30.0) -> lis
         return found if len(with_worker) >= executors else None
 
     return wait_until(workers, timeout, f"Python workers on {executors} executor(s) (is a job with "
-                                        "Python code, such as a UDF or mapPartitions, running?)")
+                                        "Python code, such as a UDF or mapPartitions, running?)",
+                      error=ExecutorProcessError)
 
 
 def wait_for_registered_executors(spark, count: int, timeout: float = 60.0) -> list[dict]:
     """Wait until ``count`` executors are fully registered; return the REST API's rows of them.
 
-    An executor appears in the REST API as soon as it registers with the driver, with only
-    its host; its port (the block manager's) and its memory arrive a moment later, when its
-    block manager registers. Fully registered means both are there.
+    :func:`prodspark.sparkui.wait_for_executors` without a settling time: for a caller that
+    knows how many executors to expect.
     """
-    from prodspark.sparkui import SparkUI
+    from prodspark.sparkui import SparkUIError, wait_for_executors
 
     _check_count("count", count)
-    ui = SparkUI(spark)
-
-    def registered() -> list[dict] | None:
-        ready = [e for e in ui.task_executors() if ":" in e.get("hostPort", "") and e.get("maxMemory", 0) > 0]
-        return ready if len(ready) >= count else None
-
-    return wait_until(registered, timeout, f"{count} executor(s) to register with their host:port and memory "
-                                           "(does the cluster have enough free cores and memory?)")
-
-
-def wait_until(ready, timeout: float, what: str, interval: float = 0.1):
-    """Call ``ready()`` until it returns something other than None or False; return that value.
-
-    Raises :class:`ExecutorProcessError` naming ``what`` after ``timeout`` seconds.
-    """
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ExecutorProcessError(f"timeout must be a number of seconds above 0, got {timeout!r}.")
-    deadline = time.monotonic() + timeout
-    while True:
-        value = ready()
-        if value is not None and value is not False:
-            return value
-        if time.monotonic() > deadline:
-            raise ExecutorProcessError(f"timed out after {timeout:g} s waiting for {what}.")
-        time.sleep(interval)
+    try:
+        return wait_for_executors(spark, count, timeout, settle=0)
+    except SparkUIError as exc:
+        raise ExecutorProcessError(str(exc)) from None
 
 
 def _check_count(name: str, value: object) -> None:

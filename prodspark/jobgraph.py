@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from prodspark.errors import CourseError
-from prodspark.executors import wait_until
 from prodspark.sparkui import SparkUI, Trace
+from prodspark.waiting import wait_until
 
 
 class JobGraphError(CourseError):
@@ -109,7 +109,7 @@ def wait_for_running_stage(spark, tasks: int, timeout: float = 60.0) -> RunningS
                     return RunningStage(job_id, stage_id, tuple(s for s in job.stageIds if s != stage_id))
         return None
 
-    return wait_until(running_stage, timeout, f"a running stage of {tasks} task(s)")
+    return wait_until(running_stage, timeout, f"a running stage of {tasks} task(s)", error=JobGraphError)
 
 
 def stage_parents(spark, run: Trace) -> dict[int, list[int]]:

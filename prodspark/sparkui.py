@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prodspark.errors import CourseError
+from prodspark.waiting import TimedOut, wait_until
 
 REST_TIMEOUT_S = 10.0
 _groups = itertools.count(1)
@@ -196,26 +197,33 @@ def read_trace(spark, group: str, description: str = "", seconds: float = float(
     """The jobs and stages of a job group, once the REST API shows all of them finished."""
     ui = SparkUI(spark)
     job_ids = sorted(spark.sparkContext.statusTracker().getJobIdsForGroup(group))
-    deadline = time.monotonic() + REST_TIMEOUT_S
-    while True:
+    last_error: SparkUIError | None = None
+
+    def settled() -> Trace | None:
+        nonlocal last_error
         try:  # a job the listener has not recorded yet answers 404: ask again
             jobs = [ui.job(job_id) for job_id in job_ids]
             stage_ids = sorted({s for job in jobs for s in job["stageIds"]})
             stages = [attempt for stage_id in stage_ids for attempt in ui.stage_attempts(stage_id)]
-            settled = (all(job["status"] != "RUNNING" for job in jobs)
-                       and all(stage["status"] not in ("ACTIVE", "PENDING") for stage in stages))
-        except SparkUIError:
-            if time.monotonic() > deadline:
-                raise
-            settled = False
-        if settled:
-            sql = _sql_of(ui, set(job_ids)) if job_ids else []
-            if all(e.get("status") != "RUNNING" for e in sql):
-                return Trace(description or group, seconds, result, jobs, stages, sql)
-        if time.monotonic() > deadline:
-            raise SparkUIError(f"Spark's REST API still shows jobs {job_ids} as running "
-                               f"{REST_TIMEOUT_S:.0f} s after they ended.")
-        time.sleep(0.05)
+        except SparkUIError as exc:
+            last_error = exc
+            return None
+        last_error = None
+        if (any(job["status"] == "RUNNING" for job in jobs)
+                or any(stage["status"] in ("ACTIVE", "PENDING") for stage in stages)):
+            return None
+        sql = _sql_of(ui, set(job_ids)) if job_ids else []
+        if any(e.get("status") == "RUNNING" for e in sql):
+            return None
+        return Trace(description or group, seconds, result, jobs, stages, sql)
+
+    try:
+        return wait_until(settled, REST_TIMEOUT_S, f"jobs {job_ids} to finish in Spark's REST API", interval=0.05)
+    except TimedOut:
+        if last_error is not None:
+            raise last_error from None
+        raise SparkUIError(f"Spark's REST API still shows jobs {job_ids} as running "
+                           f"{REST_TIMEOUT_S:.0f} s after they ended.") from None
 
 
 class BackgroundTrace:
@@ -245,33 +253,36 @@ def trace_in_background(spark, action: Callable[[], Any], description: str = "")
 def wait_for_executors(spark, count: int, timeout: float = 60.0, settle: float = 1.5) -> list[dict]:
     """Wait until at least ``count`` executors are ready to run tasks; return every ready one.
 
-    Ready means registered with their memory: an executor is listed a moment before its
-    block manager reports ``maxMemory``. On a cluster, executors start one by one after the
-    application, so the list must also stay the same for ``settle`` seconds.
+    Ready means fully registered: an executor appears in the REST API as soon as it
+    registers with the driver, with only its host; its port (the block manager's) and its
+    memory arrive a moment later, when its block manager registers. On a cluster, executors
+    start one by one after the application, so the list must also stay the same for
+    ``settle`` seconds (0: return as soon as ``count`` are ready).
     """
     ui = SparkUI(spark)
-    deadline = time.monotonic() + timeout
-    seen, stable_since = None, time.monotonic()
-    while True:
-        executors = [e for e in ui.task_executors() if e.get("maxMemory", 0) > 0]
+    seen: list[str] | None = None
+    stable_since = time.monotonic()
+
+    def ready() -> list[dict] | None:
+        nonlocal seen, stable_since
+        executors = [e for e in ui.task_executors() if ":" in e.get("hostPort", "") and e.get("maxMemory", 0) > 0]
         ids = sorted(e["id"] for e in executors)
         if ids != seen:
             seen, stable_since = ids, time.monotonic()
-        if len(executors) >= count and (ui.local or time.monotonic() - stable_since >= settle):
-            return executors
-        if time.monotonic() > deadline:
-            raise SparkUIError(f"only {len(executors)} of {count} executor(s) registered after {timeout:.0f} s. "
-                               "Does the cluster have enough free cores and memory for this application?")
-        time.sleep(0.2)
+        settled = ui.local or time.monotonic() - stable_since >= settle
+        return executors if len(executors) >= count and settled else None
+
+    return wait_until(ready, timeout, f"{count} executor(s) to register with their host:port and memory (does "
+                                      "the cluster have enough free cores and memory for this application?)",
+                      interval=0.2, error=SparkUIError)
 
 
 def wait_for_busy_executor(spark, timeout: float = 30.0) -> str:
     """The id of an executor (not the driver) that is running a task now."""
     ui = SparkUI(spark)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        busy = [e["id"] for e in ui.task_executors() if e["id"] != "driver" and e["activeTasks"] > 0]
-        if busy:
-            return sorted(busy)[0]
-        time.sleep(0.1)
-    raise SparkUIError(f"no executor was running a task within {timeout:.0f} s.")
+
+    def busy() -> str | None:
+        running = sorted(e["id"] for e in ui.task_executors() if e["id"] != "driver" and e["activeTasks"] > 0)
+        return running[0] if running else None
+
+    return wait_until(busy, timeout, "an executor to run a task", error=SparkUIError)

@@ -14,7 +14,6 @@ from prodspark.executors import (
     python_workers,
     wait_for_python_workers,
     wait_for_registered_executors,
-    wait_until,
 )
 from prodspark.jobgraph import JobGraphError
 from prodspark.sparkui import trace
@@ -79,10 +78,6 @@ def test_bad_inputs_get_a_clear_message(spark):
         jobgraph.wait_for_running_stage(spark, tasks=0)
     with pytest.raises(ExecutorProcessError, match="executors must be a whole number"):
         wait_for_python_workers(spark, executors=0)
-    with pytest.raises(ExecutorProcessError, match="timeout must be a number"):
-        wait_until(lambda: True, timeout=0, what="x")
-    with pytest.raises(ExecutorProcessError, match="timed out after 0.2 s waiting for a miracle"):
-        wait_until(lambda: None, timeout=0.2, what="a miracle")
 
 
 def test_local_mode_has_one_registered_executor_with_host_and_port(spark):

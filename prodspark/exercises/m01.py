@@ -7,14 +7,15 @@ this session, unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import statistics
-import time
 from pathlib import Path
 
 from prodspark.exercises.core import Wrong, exercise
 from prodspark.exercises.evidence import shown_folders, table_folder
+from prodspark.waiting import TimedOut, wait_until
 
 # How Spark describes spark.range(1) in a query plan.
 RANGE_ONE = "Range (0, 1, step=1,"
@@ -29,16 +30,18 @@ def _range_one_counts(spark, at_least: int, timeout: float = 5.0) -> list[float]
     from prodspark.sparkui import SparkUI
 
     ui = SparkUI(spark)
-    deadline = time.monotonic() + timeout
-    while True:  # Spark's listener records a query a moment after it ends
+    done: list[float] = []
+
+    def recorded() -> bool:  # Spark's listener records a query a moment after it ends
         executions = ui.get("sql?details=false&planDescription=true&length=1000000")
         mine = [e for e in executions if RANGE_ONE in e.get("planDescription", "")
                 and e.get("description", "").startswith("count at")]
-        running = any(e["status"] == "RUNNING" for e in mine)
-        done = [e["duration"] / 1000 for e in sorted(mine, key=lambda e: e["id"]) if e["status"] == "COMPLETED"]
-        if (len(done) >= at_least and not running) or time.monotonic() > deadline:
-            return done
-        time.sleep(0.2)
+        done[:] = [e["duration"] / 1000 for e in sorted(mine, key=lambda e: e["id"]) if e["status"] == "COMPLETED"]
+        return len(done) >= at_least and not any(e["status"] == "RUNNING" for e in mine)
+
+    with contextlib.suppress(TimedOut):  # fewer than asked for: the caller says what is missing
+        wait_until(recorded, timeout, f"{at_least} recorded spark.range(1).count() queries", interval=0.2)
+    return done
 
 
 @exercise("01.1", expects=(float, int), expects_text="a number of seconds (float)")
