@@ -70,7 +70,7 @@ spark.stop()
 """
 
 
-@pytest.mark.full
+@pytest.mark.extended  # lesson 02 starts, uses and stops the cluster under nbval in the full suite
 def test_start_use_and_stop_a_real_cluster(course_home):
     state = cluster.start_cluster(workers=2, cores=1, memory="1g", port=free_port(),
                                   webui_port=free_port(), progress=lambda line: None)
