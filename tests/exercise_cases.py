@@ -314,10 +314,14 @@ def case_01_4(env: Env, other: Env) -> Table:
     results = env.results
     right = speedup(results)
     evidence = {"results": results}
+    wrong = {"DuckDB over Spark": Answer(1 / right, evidence)}
+    # Two measured ratios can coincide (within the check's 1 %): such an answer is right too.
+    for label, ratio in (("at the smallest size", speedup(results, at=min)),
+                         ("the other run's answer", speedup(other.results))):
+        if abs(ratio - right) > 0.02 * right:
+            wrong[label] = Answer(ratio, evidence)
     return Table(Answer(right, evidence), {
-        "DuckDB over Spark": Answer(1 / right, evidence),
-        "at the smallest size": Answer(speedup(results, at=min), evidence),
-        "the other run's answer": Answer(speedup(other.results), evidence),
+        **wrong,
         "fabricated results": Answer(speedup(FABRICATED), {"results": FABRICATED}),
         "results edited after measuring": Answer(right, {"results": doubled(results).assign(
             seconds=lambda t: t["seconds"].where(t["engine"] != "duckdb", t["seconds"] / 2))}),

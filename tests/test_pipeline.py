@@ -347,6 +347,21 @@ def test_delta_files_name_a_folder_that_is_not_a_table(tmp_path):
         delta_files.logged_files("s3a://bucket/table")
 
 
+# --------------------------------------------------------------------------- metrics read back
+def test_a_runs_metrics_line_reads_back_and_one_that_does_not_add_up_is_refused():
+    metrics = RunMetrics(run_id="r", input="in", records_in=10, accepted=7,
+                         quarantined={"malformed_json": 2, "duplicate": 1}, min_quality=0.5, gate_passed=True,
+                         rows_inserted=7, table_version=0, committed=True, seconds=1.5)
+    line = json.loads(metrics.to_json())
+    assert RunMetrics.from_dict(line) == metrics
+    with pytest.raises(ParameterError, match="do not add up"):
+        RunMetrics.from_dict({**line, "accepted": 8})  # 8 + 3 quarantined is not 10 records in
+    with pytest.raises(ParameterError, match="lack accepted, records_in"):
+        RunMetrics.from_dict({"run_id": "r", "input": "in", "quarantined": {}, "min_quality": 0.5})
+    with pytest.raises(ParameterError, match="as a dict"):
+        RunMetrics.from_dict(metrics.to_json())
+
+
 # --------------------------------------------------------------------------- the plot
 def test_the_quarantine_plot_has_a_labelled_bar_per_reason():
     metrics = RunMetrics(run_id="r", input="in", records_in=10, accepted=7,

@@ -22,7 +22,7 @@ import json
 import numbers
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -102,6 +102,27 @@ class RunMetrics:
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, values: object) -> RunMetrics:
+        """The metrics a run printed (:meth:`as_dict`, the command's last line), read back.
+
+        The totals the line states must be the ones its counts give: a line that does not
+        add up is refused, not trusted.
+        """
+        if not isinstance(values, dict):
+            raise ParameterError(f"expected a run's metrics as a dict, got {type(values).__name__}.")
+        names = [f.name for f in fields(cls)]
+        required = {"run_id", "input", "records_in", "accepted", "quarantined", "min_quality"}
+        missing = sorted(required - set(values))
+        if missing:
+            raise ParameterError(f"the metrics lack {', '.join(missing)}: not the metrics line of a pipeline run.")
+        metrics = cls(**{name: values[name] for name in names if name in values})
+        stated = {key: values[key] for key in ("quarantined_total", "quality_ratio", "balanced") if key in values}
+        derived = {key: value for key, value in metrics.as_dict().items() if key in stated}
+        if stated != derived:
+            raise ParameterError(f"the metrics do not add up: they state {stated}, their counts give {derived}.")
+        return metrics
 
     def summary(self) -> str:
         lines = [
