@@ -10,16 +10,24 @@ before it stops::
 
     run = run_spill_job(rows=3_000_000)
     print(run)
+
+Most of a small application's start-up is its JVM loading Spark's classes one by one. The
+first run writes the classes it loaded to a class-data archive (the JDK's dynamic CDS,
+``-XX:ArchiveClassesAtExit``), which costs that run some seconds at exit; later runs map the
+archive (``-XX:SharedArchiveFile``) and start several seconds sooner. The JVM checks the
+archive against its own version and class path, and ignores one that does not match.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +64,17 @@ class SpillRun:
     seconds: float  # the sort itself
     wall_seconds: float  # the whole application, JVM start and stop included
     command: list[str] = field(default_factory=list)
+    class_archive: str = ""  # "read": started from the archive; "written": wrote it at exit
+
+    @property
+    def class_archive_note(self) -> str:
+        """What the run did with the class-data archive, in a sentence."""
+        if self.class_archive == "read":
+            return "its JVM read Spark's classes from the class-data archive an earlier run wrote"
+        if self.class_archive == "written":
+            return ("its JVM loaded Spark's classes one by one and wrote them to a class-data archive at "
+                    "exit (later runs start from it)")
+        return "its JVM loaded Spark's classes one by one"
 
     @property
     def times_heap(self) -> float:
@@ -81,9 +100,23 @@ def spark_submit_path() -> str:
     return str(Path(pyspark.__file__).resolve().parent / "bin" / "spark-submit")
 
 
+def class_archive_path() -> Path:
+    """The class-data archive of the small application: one per installed Spark and Java."""
+    import pyspark
+
+    from prodspark.java import find_java
+
+    java = os.path.realpath(find_java() or "java")
+    spark_home = Path(pyspark.__file__).resolve().parent
+    key = hashlib.sha256(f"{java}\n{spark_home}".encode()).hexdigest()[:12]
+    return paths.course_home() / "class-archives" / f"spill-spark-{pyspark.__version__}-{key}.jsa"
+
+
 def spill_command(rows: int, result_path: str | Path, driver_memory: str = DEFAULT_DRIVER_MEMORY,
-                  master: str = "local[2]") -> list[str]:
-    """The ``spark-submit`` arguments of the small application (``submit.submit_command``'s form)."""
+                  master: str = "local[2]", java_options: str = "") -> list[str]:
+    """The ``spark-submit`` arguments of the small application (``submit.submit_command``'s form).
+
+    ``java_options`` are added to the driver JVM's options (the class-data archive's)."""
     _check_rows(rows)
     parsed = masters.parse_master(master)
     if parsed.kind != "local":
@@ -96,7 +129,8 @@ def spill_command(rows: int, result_path: str | Path, driver_memory: str = DEFAU
     if heap < MIN_DRIVER_MEMORY_BYTES:
         raise ParameterError(f"driver_memory {driver_memory!r} is below the 450 MiB Spark needs to start "
                              "(1.5 x its 300 MiB reservation); use 512m or more.")
-    java_options = f"-Dlog4j.configurationFile={paths.log4j_config().as_uri()}"
+    java_options = " ".join(filter(None, [f"-Dlog4j.configurationFile={paths.log4j_config().as_uri()}",
+                                          java_options]))
     settings = {
         "spark.driver.memory": driver_memory,
         "spark.driver.host": "127.0.0.1",
@@ -121,9 +155,25 @@ def run_spill_job(rows: int, driver_memory: str = DEFAULT_DRIVER_MEMORY, master:
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ParameterError(f"timeout must be a positive number of seconds, got {timeout!r}.")
     paths.spark_local_dir().mkdir(parents=True, exist_ok=True)
+    archive = class_archive_path()
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    # Written under a name of its own, then renamed: two runs at once never see half an archive.
+    scratch = archive.with_name(f".{archive.name}.{uuid.uuid4().hex[:8]}.tmp")
+    if archive.exists():
+        archive_use, archive_option = "read", f"-XX:SharedArchiveFile={archive}"
+    else:
+        archive_use, archive_option = "written", f"-XX:ArchiveClassesAtExit={scratch}"
+    try:
+        return _run(rows, driver_memory, master, timeout, archive_option, archive_use, scratch, archive)
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def _run(rows: int, driver_memory: str, master: str, timeout: float, archive_option: str, archive_use: str,
+         scratch: Path, archive: Path) -> SpillRun:
     with tempfile.TemporaryDirectory(dir=paths.course_home(), prefix="spill-job-") as folder:
         result_path = Path(folder) / "result.json"
-        command = spill_command(rows, result_path, driver_memory, master)
+        command = spill_command(rows, result_path, driver_memory, master, java_options=archive_option)
         env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
         for inherited in ("PYSPARK_GATEWAY_PORT", "PYSPARK_GATEWAY_SECRET", "SPARK_HOME"):
             env.pop(inherited, None)  # the notebook's own gateway: the child starts its own JVM
@@ -147,7 +197,12 @@ def run_spill_job(rows: int, driver_memory: str = DEFAULT_DRIVER_MEMORY, master:
             raise SpillJobFailed(f"the sort application exited with code {process.returncode} without "
                                  f"reporting its numbers. Its last lines:\n{tail}")
         measured = json.loads(result_path.read_text())
-    return SpillRun(**measured, wall_seconds=wall, command=command)
+    if archive_use == "written":
+        if scratch.exists():
+            os.replace(scratch, archive)
+        else:
+            archive_use = ""  # the JVM could not write one (its log says why): nothing changes
+    return SpillRun(**measured, wall_seconds=wall, command=command, class_archive=archive_use)
 
 
 def _check_rows(rows: object) -> None:

@@ -83,3 +83,18 @@ def test_the_rows_to_sort_come_out_in_key_order(spark):
     expected = sorted(data.collect(), key=lambda row: row.key)
     assertDataFrameEqual(data.orderBy("key"), expected, checkRowOrder=True)
     assert [field.name for field in data.schema] == ["key", "payload"]
+
+
+def test_the_class_archive_option_goes_to_the_driver_jvm(tmp_path):
+    command = spill_command(1_000, tmp_path / "r.json", java_options="-XX:SharedArchiveFile=/tmp/spill.jsa")
+    options = next(arg for arg in command if arg.startswith("spark.driver.extraJavaOptions="))
+    assert "-Dlog4j.configurationFile=" in options and options.endswith(" -XX:SharedArchiveFile=/tmp/spill.jsa")
+
+
+def test_the_report_says_what_its_jvm_did_with_the_class_archive():
+    import dataclasses
+
+    assert "an earlier run wrote" in dataclasses.replace(run(), class_archive="read").class_archive_note
+    written = dataclasses.replace(run(), class_archive="written")
+    assert "wrote them to a class-data archive" in written.class_archive_note
+    assert run().class_archive_note == "its JVM loaded Spark's classes one by one"
