@@ -41,6 +41,9 @@ step "Registering the Jupyter kernel 'production-spark'"
 step "Fetching Delta Lake's jars and testing Delta"
 .venv/bin/prodspark fetch-jars
 
+step "Writing the class-data archive of lesson 01's small Spark application"
+.venv/bin/prodspark class-archive
+
 step "Generating the course's data (scale 1, seed 42) into .course/data"
 .venv/bin/prodspark data --if-missing
 

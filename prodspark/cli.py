@@ -3,6 +3,7 @@
     prodspark check                      is this machine ready?
     prodspark kernel                     register the course's Jupyter kernel
     prodspark fetch-jars                 fetch Delta Lake's jars and prove Delta works
+    prodspark class-archive              write the class-data archive of lesson 01's small application
     prodspark data --scale 1 --seed 42   generate the course's datasets
     prodspark exercises [--check]        regenerate exercises/ from solutions/
     prodspark progress [FOLDER]          which exercises your notebooks solve, and what is next
@@ -68,6 +69,13 @@ def cmd_fetch_jars(args) -> int:
     from prodspark.install import fetch_jars
 
     fetch_jars()
+    return 0
+
+
+def cmd_class_archive(args) -> int:
+    from prodspark.engines_spill import prepare_class_archive
+
+    prepare_class_archive()
     return 0
 
 
@@ -243,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="is this machine ready for the course?").set_defaults(run=cmd_check)
     sub.add_parser("kernel", help="register the course's Jupyter kernel").set_defaults(run=cmd_kernel)
     sub.add_parser("fetch-jars", help="fetch Delta Lake's jars into the local cache").set_defaults(run=cmd_fetch_jars)
+    sub.add_parser("class-archive", help="write the class-data archive of lesson 01's small spark-submit "
+                   "application, so that its first run starts fast").set_defaults(run=cmd_class_archive)
 
     data = sub.add_parser("data", help="generate the course's datasets with Spark")
     data.add_argument("--scale", type=_positive_float, default=1.0, help="1 = 200,000 transactions (default 1)")

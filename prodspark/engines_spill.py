@@ -112,6 +112,25 @@ def class_archive_path() -> Path:
     return paths.course_home() / "class-archives" / f"spill-spark-{pyspark.__version__}-{key}.jsa"
 
 
+def prepare_class_archive(rows: int = 50_000, progress=print) -> bool:
+    """Write the small application's class-data archive now (set-up), unless it exists.
+
+    Run once at set-up, so that a learner's first run of the lesson starts from the archive
+    instead of paying for writing it. Returns True when this call wrote it.
+    """
+    archive = class_archive_path()
+    if archive.exists():
+        progress(f"The class-data archive is there: {paths.display_path(archive)}")
+        return False
+    run = run_spill_job(rows=rows)
+    if run.class_archive != "written":  # the lesson still runs; its first start is only slower
+        progress(f"WARNING: the small application ran, but its JVM wrote no class-data archive "
+                 f"({paths.display_path(archive)}): lesson 01 will write it on its first run.")
+        return False
+    progress(f"Wrote the class-data archive in {run.wall_seconds:.0f} s: {paths.display_path(archive)}")
+    return True
+
+
 def spill_command(rows: int, result_path: str | Path, driver_memory: str = DEFAULT_DRIVER_MEMORY,
                   master: str = "local[2]", java_options: str = "") -> list[str]:
     """The ``spark-submit`` arguments of the small application (``submit.submit_command``'s form).

@@ -98,3 +98,27 @@ def test_the_report_says_what_its_jvm_did_with_the_class_archive():
     written = dataclasses.replace(run(), class_archive="written")
     assert "wrote them to a class-data archive" in written.class_archive_note
     assert run().class_archive_note == "its JVM loaded Spark's classes one by one"
+
+
+def test_set_up_writes_the_class_archive_once_and_then_leaves_it(tmp_path, monkeypatch):
+    from prodspark import engines_spill
+
+    archive = tmp_path / "spill.jsa"
+    monkeypatch.setattr(engines_spill, "class_archive_path", lambda: archive)
+    calls = []
+
+    def fake_run(rows):  # the JVM writes the archive at exit, as run_spill_job's does
+        calls.append(rows)
+        archive.write_bytes(b"archive")
+        return SpillRun(**{**vars(run()), "class_archive": "written"})
+
+    monkeypatch.setattr(engines_spill, "run_spill_job", fake_run)
+    said = []
+    assert engines_spill.prepare_class_archive(rows=10, progress=said.append) is True
+    assert engines_spill.prepare_class_archive(rows=10, progress=said.append) is False
+    assert calls == [10] and "Wrote the class-data archive" in said[0] and "is there" in said[1]
+
+    archive.unlink()
+    monkeypatch.setattr(engines_spill, "run_spill_job", lambda rows: run())  # the JVM wrote none
+    assert engines_spill.prepare_class_archive(rows=10, progress=said.append) is False
+    assert "WARNING" in said[-1] and "lesson 01 will write it" in said[-1]
