@@ -61,6 +61,23 @@ def test_this_machine_gets_few_shuffle_partitions(url):
     assert conf["spark.sql.shuffle.partitions"] == "8" and conf["spark.driver.host"] == "127.0.0.1"
 
 
+def test_executors_on_this_machines_cluster_start_from_the_class_archive_when_there_is_one(tmp_path, monkeypatch):
+    from prodspark import engines_spill
+
+    archive = tmp_path / "spill.jsa"
+    monkeypatch.setattr(engines_spill, "class_archive_path", lambda: archive)
+    cluster, local = parse_master("spark://127.0.0.1:7077"), parse_master("local[2]")
+    assert "SharedArchiveFile" not in course_conf(cluster, delta=False, event_log_dir=None)[
+        "spark.executor.extraJavaOptions"]  # none written yet: executors start as they would
+    archive.write_bytes(b"archive")
+    options = course_conf(cluster, delta=False, event_log_dir=None)["spark.executor.extraJavaOptions"]
+    assert options.startswith("-Dlog4j.configurationFile=") and options.endswith(f" -XX:SharedArchiveFile={archive}")
+    assert "SharedArchiveFile" not in course_conf(local, delta=False, event_log_dir=None)[
+        "spark.executor.extraJavaOptions"]  # local mode: the driver's JVM runs the tasks
+    assert "SharedArchiveFile" not in course_conf(cluster, delta=False, event_log_dir=None).get(
+        "spark.driver.extraJavaOptions", "")
+
+
 def test_event_logs_go_to_the_given_folder(tmp_path):
     conf = course_conf(parse_master("local[2]"), delta=False, event_log_dir=tmp_path / "events")
     assert conf["spark.eventLog.enabled"] == "true"
