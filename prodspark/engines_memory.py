@@ -81,27 +81,25 @@ class MemoryLimit:
 def peak_memory(path: str | Path) -> dict[str, float]:
     """In this process (a fresh one): the growth of peak resident memory while pandas aggregates
     ``path``, and how long importing pandas, then DuckDB, took."""
-    import time
-
     import psutil
 
-    start = time.perf_counter()
-    import pandas  # noqa: F401  (imported before the first reading: not part of the aggregation's peak)
-    import pyarrow.parquet  # type: ignore[import-untyped]  # noqa: F401
+    from prodspark.timing import Timer
 
-    pandas_import = time.perf_counter() - start
+    with Timer() as pandas_import:
+        import pandas  # noqa: F401  (imported before the first reading: not part of the aggregation's peak)
+        import pyarrow.parquet  # type: ignore[import-untyped]  # noqa: F401
     from prodspark.engines import pandas_aggregate
 
     before = psutil.Process().memory_info().rss
     reset = _reset_peak()
     pandas_aggregate(Path(path))
     growth = _peak_rss(reset) - before
-    start = time.perf_counter()
-    import duckdb
+    with Timer() as duckdb_import:
+        import duckdb
 
-    duckdb.connect().close()
-    return {"peak_growth_bytes": growth, "pandas_import_seconds": pandas_import,
-            "duckdb_import_seconds": time.perf_counter() - start}
+        duckdb.connect().close()
+    return {"peak_growth_bytes": growth, "pandas_import_seconds": pandas_import.seconds,
+            "duckdb_import_seconds": duckdb_import.seconds}
 
 
 def _reset_peak() -> bool:

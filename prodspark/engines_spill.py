@@ -26,7 +26,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from prodspark import masters, paths, submit
 from prodspark.errors import CourseError, ParameterError
 from prodspark.memory import parse_size
 from prodspark.processes import stop_process_tree
+from prodspark.timing import Timer
 
 APP = Path(__file__).with_name("engines_spill_job.py")
 DEFAULT_DRIVER_MEMORY = "512m"
@@ -196,21 +196,20 @@ def _run(rows: int, driver_memory: str, master: str, timeout: float, archive_opt
         env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
         for inherited in ("PYSPARK_GATEWAY_PORT", "PYSPARK_GATEWAY_SECRET", "SPARK_HOME"):
             env.pop(inherited, None)  # the notebook's own gateway: the child starts its own JVM
-        start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                                   start_new_session=True)
-        try:
-            _, stderr = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            stop_process_tree(process.pid)  # still running: its pid is still its own
-            process.communicate()
-            raise SpillJobFailed(f"the sort did not finish within {timeout:.0f} s and was stopped; "
-                                 "use fewer rows or a longer timeout.") from None
-        except BaseException:  # interrupted from the notebook: stop the JVM and its Python child too
-            stop_process_tree(process.pid)
-            process.communicate()
-            raise
-        wall = time.perf_counter() - start
+        with Timer() as wall:  # the whole application: its JVM starting, the sort, its exit
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                       start_new_session=True)
+            try:
+                _, stderr = process.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                stop_process_tree(process.pid)  # still running: its pid is still its own
+                process.communicate()
+                raise SpillJobFailed(f"the sort did not finish within {timeout:.0f} s and was stopped; "
+                                     "use fewer rows or a longer timeout.") from None
+            except BaseException:  # interrupted from the notebook: stop the JVM and its Python child too
+                stop_process_tree(process.pid)
+                process.communicate()
+                raise
         if process.returncode != 0 or not result_path.exists():
             tail = "\n".join(stderr.strip().splitlines()[-15:])
             raise SpillJobFailed(f"the sort application exited with code {process.returncode} without "
@@ -221,7 +220,7 @@ def _run(rows: int, driver_memory: str, master: str, timeout: float, archive_opt
             os.replace(scratch, archive)
         else:
             archive_use = ""  # the JVM could not write one (its log says why): nothing changes
-    return SpillRun(**measured, wall_seconds=wall, command=command, class_archive=archive_use)
+    return SpillRun(**measured, wall_seconds=wall.seconds, command=command, class_archive=archive_use)
 
 
 def _check_rows(rows: object) -> None:
