@@ -20,7 +20,6 @@ archive against its own version and class path, and ignores one that does not ma
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -30,7 +29,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prodspark import masters, paths, submit
+from prodspark import class_archive, masters, paths, submit
 from prodspark.errors import CourseError, ParameterError
 from prodspark.memory import parse_size
 from prodspark.processes import stop_process_tree
@@ -100,25 +99,13 @@ def spark_submit_path() -> str:
     return str(Path(pyspark.__file__).resolve().parent / "bin" / "spark-submit")
 
 
-def class_archive_path() -> Path:
-    """The class-data archive of the small application: one per installed Spark and Java."""
-    import pyspark
-
-    from prodspark.java import find_java
-
-    java = os.path.realpath(find_java() or "java")
-    spark_home = Path(pyspark.__file__).resolve().parent
-    key = hashlib.sha256(f"{java}\n{spark_home}".encode()).hexdigest()[:12]
-    return paths.course_home() / "class-archives" / f"spill-spark-{pyspark.__version__}-{key}.jsa"
-
-
 def prepare_class_archive(rows: int = 50_000, progress=print) -> bool:
     """Write the small application's class-data archive now (set-up), unless it exists.
 
     Run once at set-up, so that a learner's first run of the lesson starts from the archive
     instead of paying for writing it. Returns True when this call wrote it.
     """
-    archive = class_archive_path()
+    archive = class_archive.archive_path()
     if archive.exists():
         progress(f"The class-data archive is there: {paths.display_path(archive)}")
         return False
@@ -174,7 +161,7 @@ def run_spill_job(rows: int, driver_memory: str = DEFAULT_DRIVER_MEMORY, master:
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ParameterError(f"timeout must be a positive number of seconds, got {timeout!r}.")
     paths.spark_local_dir().mkdir(parents=True, exist_ok=True)
-    archive = class_archive_path()
+    archive = class_archive.archive_path()
     archive.parent.mkdir(parents=True, exist_ok=True)
     # Written under a name of its own, then renamed: two runs at once never see half an archive.
     scratch = archive.with_name(f".{archive.name}.{uuid.uuid4().hex[:8]}.tmp")

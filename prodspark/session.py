@@ -92,11 +92,11 @@ def course_conf(master: masters.Master, *, delta: bool, event_log_dir: Path | No
         conf["spark.driver.bindAddress"] = "127.0.0.1"
         conf["spark.executor.extraJavaOptions"] = java_options[0]
         if master.kind != "local":  # executor JVMs of their own, started on this machine
-            from prodspark.engines_spill import class_archive_path
+            from prodspark.class_archive import read_option
 
-            archive = class_archive_path()
-            if archive.exists():  # lesson 01's class-data archive: each executor starts seconds sooner
-                conf["spark.executor.extraJavaOptions"] += f" -XX:SharedArchiveFile={archive}"
+            archive = read_option()  # set-up's class-data archive: each executor starts seconds sooner
+            if archive:
+                conf["spark.executor.extraJavaOptions"] += f" {archive}"
         conf["spark.sql.shuffle.partitions"] = str(LOCAL_SHUFFLE_PARTITIONS)
         conf["spark.databricks.delta.snapshotPartitions"] = "2"
     if delta:

@@ -101,10 +101,10 @@ def test_the_report_says_what_its_jvm_did_with_the_class_archive():
 
 
 def test_set_up_writes_the_class_archive_once_and_then_leaves_it(tmp_path, monkeypatch):
-    from prodspark import engines_spill
+    from prodspark import class_archive, engines_spill
 
     archive = tmp_path / "spill.jsa"
-    monkeypatch.setattr(engines_spill, "class_archive_path", lambda: archive)
+    monkeypatch.setattr(class_archive, "archive_path", lambda: archive)
     calls = []
 
     def fake_run(rows):  # the JVM writes the archive at exit, as run_spill_job's does

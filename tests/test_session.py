@@ -62,10 +62,10 @@ def test_this_machine_gets_few_shuffle_partitions(url):
 
 
 def test_executors_on_this_machines_cluster_start_from_the_class_archive_when_there_is_one(tmp_path, monkeypatch):
-    from prodspark import engines_spill
+    from prodspark import class_archive
 
     archive = tmp_path / "spill.jsa"
-    monkeypatch.setattr(engines_spill, "class_archive_path", lambda: archive)
+    monkeypatch.setattr(class_archive, "archive_path", lambda: archive)
     cluster, local = parse_master("spark://127.0.0.1:7077"), parse_master("local[2]")
     assert "SharedArchiveFile" not in course_conf(cluster, delta=False, event_log_dir=None)[
         "spark.executor.extraJavaOptions"]  # none written yet: executors start as they would
