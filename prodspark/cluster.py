@@ -28,6 +28,7 @@ import psutil
 
 from prodspark import paths
 from prodspark.errors import CourseError
+from prodspark.waiting import TimedOut, wait_until
 
 HOST = "127.0.0.1"
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
@@ -174,14 +175,18 @@ def _alive_workers(master_ui: str) -> int:
 
 
 def _wait(ready, what: str, log: Path, process: subprocess.Popen | None) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
+    def up() -> bool:
         if ready():
-            return
+            return True
         if process is not None and process.poll() is not None:
             raise ClusterError(f"{what} exited (code {process.returncode}). Last lines of {log}:\n{_tail(log)}")
-        time.sleep(0.5)
-    raise ClusterError(f"timed out after {START_TIMEOUT_S} s waiting for {what}. Last lines of {log}:\n{_tail(log)}")
+        return False
+
+    try:
+        wait_until(up, START_TIMEOUT_S, what, interval=0.5)
+    except TimedOut:
+        raise ClusterError(f"timed out after {START_TIMEOUT_S} s waiting for {what}. "
+                           f"Last lines of {log}:\n{_tail(log)}") from None
 
 
 def _write_state(state: ClusterState) -> None:

@@ -165,8 +165,9 @@ def run_spill_job(rows: int, driver_memory: str = DEFAULT_DRIVER_MEMORY, master:
     archive.parent.mkdir(parents=True, exist_ok=True)
     # Written under a name of its own, then renamed: two runs at once never see half an archive.
     scratch = archive.with_name(f".{archive.name}.{uuid.uuid4().hex[:8]}.tmp")
-    if archive.exists():
-        archive_use, archive_option = "read", f"-XX:SharedArchiveFile={archive}"
+    archive_option = class_archive.read_option()
+    if archive_option:
+        archive_use = "read"
     else:
         archive_use, archive_option = "written", f"-XX:ArchiveClassesAtExit={scratch}"
     try:
