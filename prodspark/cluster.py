@@ -6,37 +6,53 @@
 
 The master and workers are separate JVMs started from the pip-installed Spark
 (``bin/spark-class`` with the Master and Worker classes), so executors are real processes
-with their own memory, exactly as on a cluster of machines. The process ids are recorded in
-``.course/cluster/state.json``; ``stop`` ends exactly those processes, after checking that
-each id still belongs to the process the course started, and never looks processes up by name.
+with their own memory, exactly as on a cluster of machines. The cluster's addresses are kept in
+``.course/cluster/state.json`` and its processes in the course's registry
+(:mod:`prodspark.services`, group ``cluster``); ``stop`` ends exactly those processes, after
+checking that each id still belongs to the process the course started, and never looks
+processes up by name.
+
+The master and every worker serve their metrics in Prometheus's text format (Spark's
+PrometheusServlet): the master at ``<master UI>/metrics/master/prometheus`` (and its
+applications at ``/metrics/applications/prometheus``), each worker at
+``<worker UI>/metrics/prometheus``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import psutil
 
-from prodspark import paths
+from prodspark import paths, services
 from prodspark.errors import CourseError
-from prodspark.waiting import TimedOut, wait_until
+from prodspark.services import CourseProcess, free_port
 
-HOST = "127.0.0.1"
+__all__ = ["ClusterError", "ClusterState", "cluster_status", "ensure_cluster", "free_port", "read_state",
+           "release_cluster", "running_cluster", "start_cluster", "stop_cluster", "use_cluster"]
+
+HOST = services.HOST
+GROUP = "cluster"  # the registry group of the master and workers
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
 START_TIMEOUT_S = 120
 # The master and workers only coordinate (executors do the work): a JVM tuned to start fast
 # (no optimising compiler, the simplest collector) gets them registered about 4 s sooner here.
 DAEMON_JAVA_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+# Spark's metrics system, configured by system properties (spark.metrics.conf.<instance>.<...>,
+# the keys of conf/metrics.properties.template): a PrometheusServlet sink on every daemon's web UI.
+PROMETHEUS_SERVLET = "org.apache.spark.metrics.sink.PrometheusServlet"
+METRICS_JAVA_OPTS = (
+    f"-Dspark.metrics.conf.*.sink.prometheusServlet.class={PROMETHEUS_SERVLET}",
+    "-Dspark.metrics.conf.*.sink.prometheusServlet.path=/metrics/prometheus",
+    "-Dspark.metrics.conf.master.sink.prometheusServlet.path=/metrics/master/prometheus",
+    "-Dspark.metrics.conf.applications.sink.prometheusServlet.path=/metrics/applications/prometheus",
+)
 
 
 class ClusterError(CourseError, RuntimeError):
@@ -53,10 +69,20 @@ class ClusterState:
     cores: int = 1
     memory: str = "1g"
     logs: str = ""
+    worker_uis: list[str] = field(default_factory=list)  # each worker's web UI, as the master lists it
 
     def __str__(self) -> str:
         return (f"master {self.master_url} (web UI {self.master_ui}), "
                 f"{self.workers} worker(s) with {self.cores} core(s) and {self.memory} each")
+
+    @property
+    def prometheus_endpoints(self) -> dict[str, str]:
+        """The cluster's metrics in Prometheus's text format: the master, its applications, each worker."""
+        endpoints = {"master": f"{self.master_ui}/metrics/master/prometheus",
+                     "applications": f"{self.master_ui}/metrics/applications/prometheus"}
+        for number, ui in enumerate(self.worker_uis, start=1):
+            endpoints[f"worker-{number}"] = f"{ui}/metrics/prometheus"
+        return endpoints
 
 
 def cluster_dir() -> Path:
@@ -67,7 +93,8 @@ def _state_file() -> Path:
     return cluster_dir() / "state.json"
 
 
-def _spark_home() -> Path:
+def spark_home() -> Path:
+    """The pip-installed Spark: its ``bin/spark-class`` starts Spark's daemons."""
     import pyspark
 
     return Path(pyspark.__file__).resolve().parent
@@ -75,28 +102,23 @@ def _spark_home() -> Path:
 
 def read_state() -> ClusterState | None:
     try:
-        return ClusterState(**json.loads(_state_file().read_text()))
-    except (OSError, ValueError, TypeError):
+        entry = json.loads(_state_file().read_text())
+        names = {f.name for f in fields(ClusterState)}
+        return ClusterState(**{k: v for k, v in entry.items() if k in names})
+    except (OSError, ValueError, TypeError, AttributeError):
         return None
 
 
-def _is_ours(pid: int, java_class: str) -> bool:
-    """True if ``pid`` is alive and is still the JVM running ``java_class`` we started."""
-    try:
-        process = psutil.Process(pid)
-        return process.status() != psutil.STATUS_ZOMBIE and java_class in process.cmdline()
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-        return False
+def _master_process(state: ClusterState) -> CourseProcess:
+    for process in services.recorded(GROUP):
+        if process.pid == state.master_pid:
+            return process
+    return CourseProcess("master", MASTER_CLASS, state.master_pid)  # a state written by hand
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError:
-            return False
-    return True
+def _worker_processes(state: ClusterState) -> list[CourseProcess]:
+    known = {p.pid: p for p in services.recorded(GROUP)}
+    return [known.get(pid, CourseProcess("worker", WORKER_CLASS, pid)) for pid in state.worker_pids]
 
 
 def _master_json(ui: str) -> dict | None:
@@ -107,24 +129,23 @@ def _master_json(ui: str) -> dict | None:
         return None
 
 
-def _launch(java_class: str, args: list[str], log: Path) -> subprocess.Popen:
-    env = {"SPARK_DAEMON_JAVA_OPTS": DAEMON_JAVA_OPTS, **os.environ, "SPARK_HOME": str(_spark_home()),
+def daemon_env(extra_java_opts: tuple[str, ...] = ()) -> dict[str, str]:
+    """The environment of a Spark daemon started with ``spark-class``: the pip-installed Spark,
+    bound to 127.0.0.1, in the foreground, with the fast-start JVM options (or the user's own
+    ``SPARK_DAEMON_JAVA_OPTS``) and ``extra_java_opts``."""
+    java_opts = " ".join([os.environ.get("SPARK_DAEMON_JAVA_OPTS", DAEMON_JAVA_OPTS), *extra_java_opts])
+    env = {**os.environ, "SPARK_DAEMON_JAVA_OPTS": java_opts.strip(), "SPARK_HOME": str(spark_home()),
            "SPARK_LOCAL_IP": HOST, "SPARK_NO_DAEMONIZE": "1"}
     env.pop("JAVA_TOOL_OPTIONS", None)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as output:
-        return subprocess.Popen(
-            [str(_spark_home() / "bin" / "spark-class"), java_class, *args],
-            stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            start_new_session=True,  # Ctrl-C in the terminal does not reach the cluster
-        )
+    return env
 
 
-def _tail(log: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+def launch_daemon(role: str, java_class: str, args: list[str], log: Path,
+                  extra_java_opts: tuple[str, ...] = (), port: int | None = None,
+                  url: str | None = None) -> CourseProcess:
+    """Start one of Spark's daemons (``bin/spark-class <class> <args>``), its Java class as marker."""
+    return services.launch(role, [str(spark_home() / "bin" / "spark-class"), java_class, *args], java_class,
+                           log, env=daemon_env(extra_java_opts), port=port, url=url)
 
 
 def start_cluster(workers: int = 2, cores: int = 1, memory: str = "1g",
@@ -139,32 +160,38 @@ def start_cluster(workers: int = 2, cores: int = 1, memory: str = "1g",
     if running is not None:
         raise ClusterError(f"the course's cluster is already running: {running}. "
                            "Stop it first with `prodspark cluster stop`.")
-    for name, value in (("port", port), ("webui_port", webui_port)):
-        if not _port_free(value):
-            raise ClusterError(f"{name} {value} on {HOST} is taken by another program; "
-                               f"choose another with --{name.replace('_', '-')}.")
+    for name, value, what in (("port", port, "the master"), ("webui_port", webui_port, "the master's web UI")):
+        try:
+            services.check_port_free(value, what, f"--{name.replace('_', '-')}")
+        except services.ServiceError as exc:
+            raise ClusterError(str(exc)) from None
 
     logs = cluster_dir() / "logs"
     master_ui = f"http://{HOST}:{webui_port}"
-    master = _launch(MASTER_CLASS, ["--host", HOST, "--port", str(port), "--webui-port", str(webui_port)],
-                     logs / "master.log")
+    master = launch_daemon("master", MASTER_CLASS,
+                           ["--host", HOST, "--port", str(port), "--webui-port", str(webui_port)],
+                           logs / "master.log", METRICS_JAVA_OPTS, port=port, url=master_ui)
+    services.record(GROUP, master)  # recorded at once, so `stop` can clean up even if the start fails
     state = ClusterState(f"spark://{HOST}:{port}", master_ui, master.pid, [], workers, cores, memory, str(logs))
-    _write_state(state)  # recorded at once, so `stop` can clean up even if the start fails
+    _write_state(state)
     try:
-        _wait(lambda: _master_json(master_ui) is not None, "the master", logs / "master.log", master)
+        _wait(master, lambda: _master_json(master_ui) is not None, "the master")
         progress(f"master up: {state.master_url}")
+        launched = []
         for number in range(1, workers + 1):
-            worker = _launch(WORKER_CLASS, [state.master_url, "--host", HOST, "--cores", str(cores),
-                                            "--memory", memory, "--webui-port", "0",
-                                            "--work-dir", str(cluster_dir() / f"work-{number}")],
-                             logs / f"worker-{number}.log")
+            worker = launch_daemon(f"worker-{number}", WORKER_CLASS,
+                                   [state.master_url, "--host", HOST, "--cores", str(cores), "--memory", memory,
+                                    "--webui-port", "0", "--work-dir", str(cluster_dir() / f"work-{number}")],
+                                   logs / f"worker-{number}.log", METRICS_JAVA_OPTS)
+            services.record(GROUP, worker)
+            launched.append(worker)
             state.worker_pids.append(worker.pid)
             _write_state(state)
-        _wait(lambda: _alive_workers(master_ui) >= workers, f"{workers} worker(s) to register",
-              logs / "worker-1.log", None)
+        _wait(launched[0], lambda: _alive_workers(master_ui) >= workers, f"{workers} worker(s) to register")
     except ClusterError:
         stop_cluster(progress=lambda line: None)
         raise
+    _record_worker_uis(state, launched)
     progress(f"{workers} worker(s) registered. Use master={state.master_url!r}; web UI {master_ui}")
     return state
 
@@ -174,19 +201,30 @@ def _alive_workers(master_ui: str) -> int:
     return sum(worker.get("state") == "ALIVE" for worker in info.get("workers", []))
 
 
-def _wait(ready, what: str, log: Path, process: subprocess.Popen | None) -> None:
-    def up() -> bool:
-        if ready():
-            return True
-        if process is not None and process.poll() is not None:
-            raise ClusterError(f"{what} exited (code {process.returncode}). Last lines of {log}:\n{_tail(log)}")
-        return False
+def _record_worker_uis(state: ClusterState, launched: list[CourseProcess]) -> None:
+    """Each worker's web UI (on a port the OS chose) as the master lists it, matched to its process
+    by the ports that process listens on."""
+    listed = [w for w in (_master_json(state.master_ui) or {}).get("workers", []) if w.get("state") == "ALIVE"]
+    by_port = {int(w["port"]): w.get("webuiaddress", "") for w in listed if "port" in w}
+    for worker in launched:
+        try:
+            ports = {c.laddr.port for c in psutil.Process(worker.pid).net_connections("tcp")
+                     if c.status == psutil.CONN_LISTEN}
+        except (psutil.Error, OSError):
+            ports = set()
+        matched = [by_port[rpc] for rpc in ports if rpc in by_port]
+        if matched and matched[0]:
+            worker.url = matched[0].rstrip("/")
+            worker.port = int(worker.url.rsplit(":", 1)[1])
+            services.record(GROUP, worker)
+    uis = [w.url for w in launched if w.url]
+    state.worker_uis = uis if len(uis) == len(listed) else sorted(
+        w.get("webuiaddress", "").rstrip("/") for w in listed if w.get("webuiaddress"))
+    _write_state(state)
 
-    try:
-        wait_until(up, START_TIMEOUT_S, what, interval=0.5)
-    except TimedOut:
-        raise ClusterError(f"timed out after {START_TIMEOUT_S} s waiting for {what}. "
-                           f"Last lines of {log}:\n{_tail(log)}") from None
+
+def _wait(process: CourseProcess, ready, what: str) -> None:
+    services.wait_ready(process, ready, what, START_TIMEOUT_S, error=ClusterError, interval=0.5)
 
 
 def _write_state(state: ClusterState) -> None:
@@ -194,51 +232,30 @@ def _write_state(state: ClusterState) -> None:
     _state_file().write_text(json.dumps(asdict(state), indent=1) + "\n")
 
 
-def _terminate(pid: int, java_class: str, timeout: float = 15) -> bool:
-    """Stop one recorded process if it is still ours; True if it was running."""
-    if not _is_ours(pid, java_class):
-        return False
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return True
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            try:
-                finished, _ = os.waitpid(pid, os.WNOHANG)  # our child: reap it
-            except ChildProcessError:
-                finished = 0 if _is_ours(pid, java_class) else pid
-            if finished == pid or not _is_ours(pid, java_class):
-                return True
-            time.sleep(0.2)
-    return True
-
-
 def stop_cluster(progress=print) -> int:
     """Stop the recorded workers, then the master. Returns how many processes were running."""
     state = read_state()
-    if state is None:
+    if state is None and not services.recorded(GROUP):
         progress("No course cluster is recorded as running: nothing to stop.")
         return 0
-    stopped = sum(_terminate(pid, WORKER_CLASS) for pid in state.worker_pids)
-    stopped += _terminate(state.master_pid, MASTER_CLASS)
+    # A state without a registry entry (written by hand, or by an older course version) is
+    # stopped from its pids, checked the same way.
+    stopped = 0
+    if state is not None:
+        recorded_pids = {p.pid for p in services.recorded(GROUP)}
+        stopped += sum(services.terminate(p) for p in [*_worker_processes(state), _master_process(state)]
+                       if p.pid not in recorded_pids)
+    stopped += services.stop_group(GROUP)
     _state_file().unlink(missing_ok=True)
-    progress(f"Stopped {stopped} process(es) of the course's cluster ({state.master_url}).")
+    where = f" ({state.master_url})" if state is not None else ""
+    progress(f"Stopped {stopped} process(es) of the course's cluster{where}.")
     return stopped
 
 
 def running_cluster() -> ClusterState | None:
     """The course's cluster if its recorded master is still running, else None."""
     state = read_state()
-    return state if state is not None and _is_ours(state.master_pid, MASTER_CLASS) else None
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
+    return state if state is not None and services.is_ours(_master_process(state)) else None
 
 
 def ensure_cluster(workers: int = 2, cores: int = 1, memory: str = "1g",
@@ -288,13 +305,15 @@ def cluster_status() -> str:
     state = read_state()
     if state is None:
         return "No course cluster is running. Start one with `prodspark cluster start`."
-    master_alive = _is_ours(state.master_pid, MASTER_CLASS)
-    workers_alive = sum(_is_ours(pid, WORKER_CLASS) for pid in state.worker_pids)
+    master_alive = services.is_ours(_master_process(state))
+    workers_alive = sum(services.is_ours(p) for p in _worker_processes(state))
     registered = _alive_workers(state.master_ui) if master_alive else 0
     lines = [f"Cluster: {state}",
              f"master pid {state.master_pid}: {'running' if master_alive else 'NOT running'}",
              f"worker processes running: {workers_alive} of {len(state.worker_pids)}; "
              f"registered with the master: {registered}"]
+    if master_alive:
+        lines.append("metrics (Prometheus format): " + ", ".join(state.prometheus_endpoints.values()))
     if not master_alive:
         lines.append("The recorded master is gone: run `prodspark cluster stop` to clean up.")
     return "\n".join(lines)
