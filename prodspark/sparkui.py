@@ -16,49 +16,31 @@ the REST API shows every job of the traced action as finished.
 from __future__ import annotations
 
 import itertools
-import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from prodspark.errors import CourseError
+from prodspark.monitoring.rest import REST_TIMEOUT_S, RestApi, RestApiError, session_address
 from prodspark.waiting import TimedOut, wait_until
 
-REST_TIMEOUT_S = 10.0
 _groups = itertools.count(1)
 
 
-class SparkUIError(CourseError):
+class SparkUIError(RestApiError):
     """The application's REST API could not answer."""
 
 
-class SparkUI:
-    """The REST API of the application behind a SparkSession."""
+class SparkUI(RestApi):
+    """The REST API of the application behind a SparkSession (:class:`RestApi` for its web UI)."""
+
+    error = SparkUIError
 
     def __init__(self, spark):
+        url, app_id = session_address(spark, SparkUIError)
+        super().__init__(url, app_id)
         self.spark = spark
-        context = spark.sparkContext
-        self.url = context.uiWebUrl
-        if not self.url:
-            raise SparkUIError("This session has no web UI (spark.ui.enabled=false), so its REST API "
-                               "is not available. Start it with the UI enabled.")
-        self.app_id = context.applicationId
-        self.local = context.master.startswith("local")
-
-    def get(self, path: str) -> Any:
-        address = f"{self.url}/api/v1/applications/{self.app_id}/{path.lstrip('/')}"
-        try:
-            with urllib.request.urlopen(address, timeout=REST_TIMEOUT_S) as response:
-                return json.load(response)
-        except (urllib.error.URLError, OSError) as exc:
-            raise SparkUIError(f"Spark's REST API did not answer {address}: {exc}") from exc
-
-    def executors(self, include_dead: bool = False) -> list[dict]:
-        """Every executor of the application; the driver appears as id ``"driver"``."""
-        return self.get("allexecutors" if include_dead else "executors")
+        self.local = spark.sparkContext.master.startswith("local")
 
     def task_executors(self) -> list[dict]:
         """The executors that run tasks: the driver itself in local mode, the others otherwise."""
@@ -67,24 +49,13 @@ class SparkUI:
             return [e for e in executors if e["id"] == "driver"]
         return [e for e in executors if e["id"] != "driver"]
 
-    def job(self, job_id: int) -> dict:
-        return self.get(f"jobs/{job_id}")
-
-    def stage_attempts(self, stage_id: int) -> list[dict]:
-        """Every attempt of a stage (a stage is re-attempted when shuffle output is lost)."""
-        return self.get(f"stages/{stage_id}")
-
-    def tasks(self, stage_id: int, attempt_id: int = 0) -> list[dict]:
-        """Every task of one stage attempt, with its duration and metrics."""
-        return self.get(f"stages/{stage_id}/{attempt_id}/taskList?length=1000000")
-
     def sql_executions(self) -> list[dict]:
         """Every SQL query the application ran, with the metrics of each plan node."""
-        return self.get("sql?details=true&planDescription=false&length=1000000")
+        return self.sql()
 
     def cached(self) -> list[dict]:
         """What is cached now: one entry per cached RDD or DataFrame, with memory and disk used."""
-        return self.get("storage/rdd")
+        return self.storage()
 
 
 @dataclass
