@@ -280,7 +280,7 @@ def task_row(task_id, stage_id, attempt, index, task_attempt, executor_id, host,
             "executor_run_time_s": run_time_ms / 1000, "gc_time_s": gc_ms / 1000, "input_bytes": int(input_bytes),
             "shuffle_read_bytes": int(shuffle_read), "shuffle_write_bytes": int(shuffle_write),
             "memory_spilled_bytes": int(memory_spilled), "disk_spilled_bytes": int(disk_spilled),
-            "error": message.splitlines()[0][:300] if message else ""}
+            "error": error_summary(message)}
 
 
 def executor_row(executor_id, host_port, is_active, cores, max_memory, completed, failed, duration_ms, gc_ms,
@@ -290,6 +290,24 @@ def executor_row(executor_id, host_port, is_active, cores, max_memory, completed
             "failed_tasks": int(failed), "total_duration_s": duration_ms / 1000, "total_gc_time_s": gc_ms / 1000,
             "add_s": _relative(added_ms, start_ms), "remove_s": _relative(removed_ms, start_ms),
             "remove_reason": reason or ""}
+
+
+def error_summary(message: str | None) -> str:
+    """The line of a task's failure message that says what went wrong (for a Python error, its last line)."""
+    lines = (message or "").strip().splitlines()
+    if not lines:
+        return ""
+    first = lines[0]
+    if "Traceback (most recent call last)" in first:
+        python = []
+        for line in lines[1:]:
+            if line.lstrip().startswith("at ") and line[:1] == "\t":  # the JVM's stack begins
+                break
+            python.append(line)
+        raised = [line for line in python if line.strip() and not line[:1].isspace()]
+        if raised:
+            return f"{first.split(':', 1)[0]}: {raised[-1]}"[:300]
+    return first[:300]
 
 
 def frame(rows: list[dict], columns: list[str], order: list[str]):

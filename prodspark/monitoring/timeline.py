@@ -21,6 +21,9 @@ STATUS_STYLE = {  # face colour, hatch
     "KILLED": ("#bbbbbb", "//"),
     "RUNNING": ("#ffdd99", None),
 }
+# The driver stamps a task's end when it hears of it, a few milliseconds after the core was
+# given its next task (at most 16 ms measured here): closer than this is the same slot.
+SLOT_TOLERANCE_S = 0.03
 STAGE_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#bcbd22", "#7f7f7f", "#e377c2")
 
 
@@ -34,7 +37,7 @@ def slots(tasks) -> list[tuple[str, int]]:
         start = float(tasks.at[row, "launch_s"])
         end = start + _duration(tasks.at[row, "duration_s"])
         ends = lanes.setdefault(executor, [])
-        lane = next((i for i, busy_until in enumerate(ends) if busy_until <= start + 1e-9), len(ends))
+        lane = next((i for i, busy_until in enumerate(ends) if busy_until <= start + SLOT_TOLERANCE_S), len(ends))
         if lane == len(ends):
             ends.append(end)
         else:
