@@ -11,6 +11,8 @@
     prodspark grade SUBMISSIONS          a table of who solved what (one folder per learner)
     prodspark benchmark [NOTEBOOK ...]   per-notebook execution times
     prodspark cluster start|status|stop  a standalone Spark cluster on 127.0.0.1
+    prodspark history start|status|stop  Spark's History Server over the course's event logs
+    prodspark services status|stop       every process the course started (cluster, History Server, Prometheus)
     prodspark execute NOTEBOOK ...       run notebooks in place (refresh committed outputs)
     prodspark clean                      remove generated data and scratch files
     prodspark dev check|readme           maintainers: the course's files agree with course.toml
@@ -234,9 +236,34 @@ def cmd_cluster(args) -> int:
     return 0
 
 
+def cmd_history(args) -> int:
+    from prodspark import history_server
+
+    if args.action == "start":
+        history_server.start_history_server(log_dir=Path(args.log_dir) if args.log_dir else None, port=args.port)
+    elif args.action == "stop":
+        history_server.stop_history_server()
+    else:
+        print(history_server.history_status())
+    return 0
+
+
+def cmd_services(args) -> int:
+    from prodspark import services
+
+    if args.action == "stop":
+        services.stop_all()
+    else:
+        print(services.status())
+    return 0
+
+
 def cmd_clean(args) -> int:
+    from prodspark import services
+
     home = paths.course_home()
     if home.exists():
+        services.stop_all(progress=lambda line: None)  # their records are about to go: stop them first
         shutil.rmtree(home)
         print(f"Removed {home}")
     else:
@@ -301,6 +328,16 @@ def build_parser() -> argparse.ArgumentParser:
     clusters.add_argument("--port", type=int, default=7077, help="master port (default 7077)")
     clusters.add_argument("--webui-port", type=int, default=8080, help="master web UI port (default 8080)")
     clusters.set_defaults(run=cmd_cluster)
+
+    history = sub.add_parser("history", help="start, stop or show Spark's History Server on 127.0.0.1")
+    history.add_argument("action", choices=("start", "stop", "status"))
+    history.add_argument("--port", type=int, default=None, help="web UI and REST API port (default 18080)")
+    history.add_argument("--log-dir", default=None, help="the event-log folder to read (default .course/event-logs)")
+    history.set_defaults(run=cmd_history)
+
+    services = sub.add_parser("services", help="every process the course started: show them, or stop them all")
+    services.add_argument("action", choices=("status", "stop"))
+    services.set_defaults(run=cmd_services)
 
     sub.add_parser("clean", help="remove generated data and scratch files (.course/)").set_defaults(run=cmd_clean)
 

@@ -67,6 +67,8 @@ class CourseProcess:
 # ---------------------------------------------------------------- starting and stopping one process
 
 _children: dict[int, subprocess.Popen] = {}  # what this program started: to read exit codes
+_launched: list[CourseProcess] = []  # everything this program started, running or not
+_registries: set[Path] = set()  # every registry folder this program wrote to
 
 
 def launch(role: str, argv: list[str], marker: str, log: Path, env: Mapping[str, str] | None = None,
@@ -87,7 +89,19 @@ def launch(role: str, argv: list[str], marker: str, log: Path, env: Mapping[str,
         created: float | None = psutil.Process(child.pid).create_time()
     except psutil.Error:
         created = None
-    return CourseProcess(role, marker, child.pid, port, url, str(log), created)
+    process = CourseProcess(role, marker, child.pid, port, url, str(log), created)
+    _launched.append(process)
+    return process
+
+
+def launched() -> list[CourseProcess]:
+    """Every process this program has started with :func:`launch` (for checks that none outlives it)."""
+    return list(_launched)
+
+
+def registries_used() -> list[Path]:
+    """Every registry folder this program has written to (one per ``PRODSPARK_HOME`` it used)."""
+    return sorted(_registries)
 
 
 def is_ours(process: CourseProcess) -> bool:
@@ -204,8 +218,12 @@ def _locked() -> Iterator[None]:
 
 
 def _read(group: str) -> list[CourseProcess]:
+    return _parse(_group_file(group))
+
+
+def _parse(file: Path) -> list[CourseProcess]:
     try:
-        entries = json.loads(_group_file(group).read_text())
+        entries = json.loads(file.read_text())
     except (OSError, ValueError):
         return []
     names = {f.name for f in fields(CourseProcess)}
@@ -218,6 +236,7 @@ def _read(group: str) -> list[CourseProcess]:
 
 def _write(group: str, processes: list[CourseProcess]) -> None:
     target = _group_file(group)
+    _registries.add(target.parent)
     if not processes:
         target.unlink(missing_ok=True)
         return
@@ -241,9 +260,14 @@ def recorded(group: str) -> list[CourseProcess]:
     return _read(group)
 
 
-def groups() -> list[str]:
-    """The groups that have a record."""
-    return sorted(p.stem for p in registry_dir().glob("*.json"))
+def groups(folder: Path | None = None) -> list[str]:
+    """The groups that have a record (in ``folder``, the course's registry by default)."""
+    return sorted(p.stem for p in (folder or registry_dir()).glob("*.json"))
+
+
+def recorded_in(folder: Path, group: str) -> list[CourseProcess]:
+    """The processes recorded in a group of another registry folder (another ``PRODSPARK_HOME``)."""
+    return _parse(folder / f"{group}.json")
 
 
 def running(group: str) -> list[CourseProcess]:
