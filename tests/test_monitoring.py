@@ -397,3 +397,24 @@ def test_progress_and_the_timeline_show_the_retried_task(problem_app):
     import matplotlib.pyplot as plt
 
     plt.close(figure)
+
+
+@pytest.mark.full
+def test_with_the_default_gate_only_the_problem_jobs_are_reported(problem_app):
+    out, result = problem_app
+    log = eventlog.read_events(eventlog.find_event_log(out / "events", result["app_id"]))
+    findings = health.check_stages(eventlog.stages_frame_from_events(log), eventlog.tasks_frame_from_events(log))
+    problems = {stage for group in ("skew", "spill", "gc", "retry") for stage in result["groups"][group]}
+    assert findings and {f.stage_id for f in findings} <= problems, [str(f) for f in findings]
+
+
+@pytest.mark.extended  # the course's standalone cluster: executors of their own to lose
+def test_an_executor_killed_on_the_cluster_is_reported_lost(standalone_cluster, tmp_path):
+    done = subprocess.run([sys.executable, str(HERE / "monitoring_lost_executor.py"), str(tmp_path),
+                           standalone_cluster.master_url], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    executors = pd.read_json(tmp_path / "executors.json", dtype={"executor_id": str})
+    victim = (tmp_path / "victim").read_text()
+    found = health.check_executors(executors)
+    assert [(f.executor_id, f.severity) for f in found] == [(victim, Severity.SEVERE)], executors.to_dict("records")
+    assert found[0].detail.startswith("removed (")
