@@ -418,3 +418,26 @@ def test_an_executor_killed_on_the_cluster_is_reported_lost(standalone_cluster, 
     found = health.check_executors(executors)
     assert [(f.executor_id, f.severity) for f in found] == [(victim, Severity.SEVERE)], executors.to_dict("records")
     assert found[0].detail.startswith("removed (")
+
+
+@pytest.mark.full
+def test_the_history_server_serves_the_same_frames_as_the_event_log(problem_app):
+    from prodspark import history_server, services
+
+    out, result = problem_app
+    app = result["app_id"]
+    server = history_server.start_history_server(out / "events", port=services.free_port(), progress=lambda _: None)
+    try:
+        history_server.wait_for_application(server.url, app)
+        api = rest.RestApi.for_history(server.url, app)
+        assert app in [a["id"] for a in api.applications()]
+        log = eventlog.read_events(eventlog.find_event_log(out / "events", app))
+        _frames_equal(rest.stages_frame(api), eventlog.stages_frame_from_events(log))
+        _frames_equal(rest.tasks_frame(api), eventlog.tasks_frame_from_events(log))
+        stages = rest.stages_frame(api)
+        hashed = stages[stages["stage_id"].isin(result["groups"]["skew"]) & (stages["num_tasks"] == 8)]
+        summary = api.task_summary(int(hashed["stage_id"].iloc[0]), quantiles=(0.5, 1.0))
+        assert summary["executorRunTime"][1] > 4 * summary["executorRunTime"][0], "the skewed stage, served again"
+    finally:
+        services.terminate(server)
+        services.forget(history_server.GROUP, server)
