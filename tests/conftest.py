@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -111,6 +112,37 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.__class__.__name__ == "IPyNbCell":
             item.add_marker(pytest.mark.notebook)
+
+
+def _records(folder: Path) -> set[tuple[str, str, int]]:
+    """(registry folder, group, pid) of every process a registry folder records."""
+    from prodspark import services
+
+    return {(str(folder), group, p.pid) for group in services.groups(folder)
+            for p in services.recorded_in(folder, group)}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_the_course_starts_outlives_the_suite():
+    """At the end of the run every registry group is empty and every process the course started
+    is gone (a cluster, a History Server, Prometheus, started here or in a notebook's kernel).
+    What was recorded before the run (a learner's own cluster) is left out, and left alone."""
+    from prodspark import paths, services
+
+    home_registry = paths.course_home() / "processes"
+    before = _records(home_registry)
+    yield
+    before_pids = {pid for _, _, pid in before}
+    left = sorted(set().union(*(_records(f) for f in {home_registry, *services.registries_used()})) - before)
+    alive = [p for p in services.launched() if p.pid not in before_pids and services.is_ours(p)]
+    for folder, group, pid in left:  # clean up first (recorded pids only), then fail
+        for process in services.recorded_in(Path(folder), group):
+            if process.pid == pid:
+                services.terminate(process)
+    for process in alive:
+        services.terminate(process)
+    assert not left and not alive, (f"processes the course started outlived the test run: recorded "
+                                    f"{left}, still running {[str(p) for p in alive]}")
 
 
 @pytest.fixture(scope="session")
