@@ -23,6 +23,7 @@ from pathlib import Path
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType
 
+from prodspark.monitoring.eventlog import find_event_log, read_events
 from prodspark.monitoring.progress import ProgressPoller
 from prodspark.monitoring.rest import RestApi, executors_frame, stages_frame, tasks_frame
 from prodspark.monitoring.scrape import driver_prometheus_conf, endpoints, scrape
@@ -95,6 +96,8 @@ def main(out: Path, seed: int) -> None:
         groups.setdefault(job.get("jobGroup", ""), []).extend(job["stageIds"])
     urls = endpoints(spark)
     driver, executors = scrape(urls["driver"]), scrape(urls["executors"])
+    live = read_events(find_event_log(out / "events", context.applicationId))  # still being written
+    live_events = sum(1 for _ in live)
     result = {
         "app_id": context.applicationId,
         "seed": seed,
@@ -106,6 +109,7 @@ def main(out: Path, seed: int) -> None:
         "progress": poller.frame().to_dict("records"),
         "driver_metrics": sorted(driver["name"])[:4000],
         "executor_metric_labels": [row["labels"] for row in executors.to_dict("records")],
+        "live_log": {"in_progress": live.in_progress, "events": live_events, "incomplete": live.incomplete},
     }
     spark.stop()
     (out / "result.json").write_text(json.dumps(result, default=str))

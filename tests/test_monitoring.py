@@ -160,12 +160,17 @@ def test_slots_put_overlapping_tasks_of_one_executor_in_different_lanes():
     tasks = pd.DataFrame({"executor_id": ["1", "1", "1", "2"], "launch_s": [0.0, 0.5, 1.2, 0.0],
                           "duration_s": [1.0, 1.0, 0.3, 2.0], "stage_id": 0, "status": "SUCCESS"})
     assert timeline.slots(tasks) == [("1", 0), ("1", 1), ("1", 0), ("2", 0)]
+    assert timeline.slots(tasks, cores=1) == [("1", 0), ("1", 0), ("1", 0), ("2", 0)]
+    with pytest.raises(ParameterError, match="cores"):
+        timeline.slots(tasks, cores={"1": 0})
 
 
 def test_the_timeline_draws_one_lane_per_slot(small_run):
     _, api = small_run
     tasks = rest.tasks_frame(api)
-    figure = timeline.task_timeline(tasks, "the shared session's tasks")
+    executors = rest.executors_frame(api)
+    cores = dict(zip(executors["executor_id"], executors["total_cores"], strict=True))
+    figure = timeline.task_timeline(tasks, "the shared session's tasks", cores=cores)
     labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
     assert labels and set(labels) <= {"executor driver · slot 0", "executor driver · slot 1"}
     with pytest.raises(ParameterError, match="launch_s"):
@@ -344,6 +349,8 @@ def test_the_event_log_is_rolled_zstd_and_says_what_the_rest_api_said(problem_ap
     assert [f.name for f in log.files] == [f"events_1_{app}.zstd"]
     info = eventlog.app_info(log)
     assert info["completed"] and info["app_id"] == app and not log.in_progress and log.incomplete == []
+    live = result["live_log"]  # the same log read while the application still ran
+    assert live["in_progress"] and 0 < live["events"] < sum(1 for _ in log)
     _frames_equal(eventlog.stages_frame_from_events(log), pd.DataFrame(result["stages"]))
     _frames_equal(eventlog.tasks_frame_from_events(log), pd.DataFrame(result["tasks"]))
     events_executors = eventlog.executors_frame_from_events(log)

@@ -11,6 +11,7 @@ core that had nothing to do, a long bar among short ones is a straggler (skew)::
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from prodspark.errors import ParameterError
 
@@ -27,8 +28,15 @@ SLOT_TOLERANCE_S = 0.03
 STAGE_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#bcbd22", "#7f7f7f", "#e377c2")
 
 
-def slots(tasks) -> list[tuple[str, int]]:
-    """For each task (row order), its (executor id, slot number): the first lane free at its launch."""
+def slots(tasks, cores: int | Mapping[str, int] | None = None) -> list[tuple[str, int]]:
+    """For each task (row order), its (executor id, slot number): the first lane free at its launch.
+
+    cores: how many tasks an executor runs at once (one int for all, or per executor id, e.g.
+    from executors_frame's total_cores). With it, an executor never gets more lanes than cores:
+    a task that starts before any lane is free (time stamps taken a moment late) goes to the lane
+    that frees first. Without it, lanes are what the time stamps alone say.
+    """
+    limit = _cores(cores)
     lanes: dict[str, list[float]] = {}  # executor -> end time of each lane's last task
     placed: dict[int, tuple[str, int]] = {}
     order = tasks.sort_values(["launch_s", "duration_s"], kind="stable").index
@@ -38,6 +46,9 @@ def slots(tasks) -> list[tuple[str, int]]:
         end = start + _duration(tasks.at[row, "duration_s"])
         ends = lanes.setdefault(executor, [])
         lane = next((i for i, busy_until in enumerate(ends) if busy_until <= start + SLOT_TOLERANCE_S), len(ends))
+        most = limit(executor)
+        if lane == len(ends) and most is not None and len(ends) >= most:
+            lane = min(range(len(ends)), key=ends.__getitem__)
         if lane == len(ends):
             ends.append(end)
         else:
@@ -46,8 +57,11 @@ def slots(tasks) -> list[tuple[str, int]]:
     return [placed[row] for row in tasks.index]
 
 
-def task_timeline(tasks, title: str, ax=None):
+def task_timeline(tasks, title: str, ax=None, cores: int | Mapping[str, int] | None = None):
     """Draw ``tasks`` (a tasks frame, from the REST API or an event log); return the Figure.
+
+    cores: slots per executor (see :func:`slots`), e.g.
+    ``dict(zip(executors.executor_id, executors.total_cores))`` from an executors frame.
 
     Bars are coloured by stage; failed task attempts are red and cross-hatched, killed ones
     grey, and labelled with their index; lanes are labelled ``executor <id> · slot <n>``.
@@ -62,7 +76,7 @@ def task_timeline(tasks, title: str, ax=None):
     if not isinstance(title, str):
         raise ParameterError(f"title must be a string, got {type(title).__name__}.")
     data = tasks[tasks["launch_s"].notna()].reset_index(drop=True)
-    placed = slots(data) if len(data) else []
+    placed = slots(data, cores) if len(data) else []
     lanes = sorted(set(placed), key=lambda lane: (_executor_order(lane[0]), lane[1]))
     row_of = {lane: number for number, lane in enumerate(lanes)}
     if ax is None:
@@ -96,6 +110,19 @@ def task_timeline(tasks, title: str, ax=None):
     figure = ax.figure
     figure.tight_layout()
     return figure
+
+
+def _cores(cores: int | Mapping[str, int] | None):
+    if cores is None:
+        return lambda executor: None
+    if isinstance(cores, Mapping):
+        table = {str(k): int(v) for k, v in cores.items()}
+        if any(v < 1 for v in table.values()):
+            raise ParameterError(f"cores must be whole numbers 1 or more, got {cores!r}.")
+        return table.get
+    if isinstance(cores, bool) or not isinstance(cores, int) or cores < 1:
+        raise ParameterError(f"cores must be a whole number 1 or more, or a dict per executor id, got {cores!r}.")
+    return lambda executor: cores
 
 
 def _duration(value) -> float:
