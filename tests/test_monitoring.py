@@ -320,7 +320,7 @@ def test_lost_executors_are_found_and_the_drivers_releases_are_not_alarms(small_
 
 
 # ---------------------------------------------------------------------- one real application per seed
-@pytest.fixture(scope="module", params=[1, 7])
+@pytest.fixture(scope="module", params=[1, 7, 42])
 def problem_app(request, tmp_path_factory):
     out = tmp_path_factory.mktemp(f"monitoring-app-{request.param}")
     done = subprocess.run([sys.executable, str(HERE / "monitoring_app.py"), str(out), str(request.param)],
