@@ -10,7 +10,9 @@ their numbers from here instead of typing them in::
     run.stages_run, run.tasks, run.spilled_bytes
 
 Spark's listener updates this data a moment after a job ends, so :func:`trace` waits until
-the REST API shows every job of the traced action as finished.
+the REST API shows every job of the traced action as finished. :class:`SparkUI` is the
+:class:`~prodspark.monitoring.rest.RestApi` of a session's own UI (the same client serves a
+History Server), with a few helpers the lessons use.
 """
 
 from __future__ import annotations
