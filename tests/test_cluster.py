@@ -5,12 +5,13 @@ import os
 import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
 
-from prodspark import cluster
+from prodspark import cluster, services
 from prodspark.cluster import ClusterError, ClusterState, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,6 +77,14 @@ def test_start_use_and_stop_a_real_cluster(course_home):
                                   webui_port=free_port(), progress=lambda line: None)
     try:
         assert "registered with the master: 2" in cluster.cluster_status()
+        assert len(state.worker_uis) == 2 and [p.role for p in services.running("cluster")] == [
+            "master", "worker-1", "worker-2"]
+        for name, url in state.prometheus_endpoints.items():  # Spark's PrometheusServlet on each daemon
+            with urllib.request.urlopen(url, timeout=10) as response:
+                body = response.read().decode()
+            expected = {"master": "metrics_master_aliveWorkers_Value", "applications": "metrics_"}.get(
+                name, "metrics_worker_coresFree_Value")
+            assert expected in body, f"{name} {url}"
         with pytest.raises(ClusterError, match="already running"):
             cluster.start_cluster(port=free_port(), webui_port=free_port())
         reused, started = cluster.ensure_cluster(progress=lambda line: None)
@@ -91,6 +100,7 @@ def test_start_use_and_stop_a_real_cluster(course_home):
     survivors = [pid for pid, created in started_at.items() if still_running(pid, created)]
     assert not survivors, f"cluster process(es) {survivors} outlived stop"
     assert cluster.read_state() is None
+    assert services.recorded("cluster") == []
 
 
 def still_running(pid: int, created: float) -> bool:
