@@ -76,6 +76,10 @@ def start_history_server(log_dir: Path | None = None, port: int | None = None,
     by default, created if missing) and return once its REST API answers."""
     log_dir = Path(log_dir) if log_dir is not None else paths.event_log_dir()
     port = DEFAULT_PORT if port is None else port
+    for running in services.running(GROUP):
+        if running.port == port:
+            raise HistoryServerError(f"the course's History Server is already running at {running.url}; "
+                                     "stop it first with `prodspark history stop`, or choose another port.")
     try:
         services.check_port_free(port, "the History Server", "--port (or port=...)")
     except services.ServiceError as exc:

@@ -119,6 +119,10 @@ def start_prometheus(config: Path, port: int | None = None, progress=print) -> C
         raise PrometheusError(f"no Prometheus configuration at {config}: write one with write_config().")
     if port is None:
         port = DEFAULT_PORT if services.port_free(DEFAULT_PORT) else services.free_port()
+    for running in services.running(GROUP):
+        if running.port == port:
+            raise PrometheusError(f"the course's Prometheus is already running at {running.url}; "
+                                  "stop it first with stop_prometheus(), or choose another port.")
     try:
         services.check_port_free(port, "Prometheus", "port=...")
     except services.ServiceError as exc:

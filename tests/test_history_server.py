@@ -55,6 +55,8 @@ def test_an_ended_application_is_read_back_through_the_rest_api(course_home, tmp
         assert started and log_dir.is_dir()
         assert history_server.ensure_history_server(log_dir, progress=lambda line: None) == (server, False)
         assert history_server.running_history_server(tmp_path / "elsewhere") is None
+        with pytest.raises(HistoryServerError, match="already running at"):
+            history_server.start_history_server(log_dir, port=server.port)
         app = subprocess.run([sys.executable, "-c", APP.format(log_dir=str(log_dir))], cwd=ROOT,
                              env={**os.environ, "PRODSPARK_HOME": str(course_home)},
                              capture_output=True, text=True, timeout=300)

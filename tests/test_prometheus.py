@@ -72,6 +72,8 @@ def test_prometheus_scrapes_itself_and_an_alert_goes_from_inactive_to_firing(
     server = prometheus.start_prometheus(config, port=port, progress=lambda line: None)
     assert server.url == f"http://127.0.0.1:{port}" and services.is_ours(server)
     assert (course_home / "prometheus" / f"data-{port}").is_dir()
+    with pytest.raises(PrometheusError, match="already running at"):
+        prometheus.start_prometheus(config, port=port)
     assert prometheus.alerts(server.url)[0]["state"] == "inactive"  # no scrape yet
     assert [t["health"] for t in prometheus.wait_for_targets(server.url, ["self"])] == ["up"]
     assert prometheus.query(server.url, 'up{job="self"}')[0][1] == 1.0
