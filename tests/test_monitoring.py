@@ -320,7 +320,9 @@ def test_lost_executors_are_found_and_the_drivers_releases_are_not_alarms(small_
 
 
 # ---------------------------------------------------------------------- one real application per seed
-@pytest.fixture(scope="module", params=[1, 7, 42])
+# One seed in the full tier (each application takes about a minute); two more in the extended.
+@pytest.fixture(scope="module", params=[42, pytest.param(1, marks=pytest.mark.extended),
+                                        pytest.param(7, marks=pytest.mark.extended)])
 def problem_app(request, tmp_path_factory):
     out = tmp_path_factory.mktemp(f"monitoring-app-{request.param}")
     done = subprocess.run([sys.executable, str(HERE / "monitoring_app.py"), str(out), str(request.param)],
