@@ -65,6 +65,7 @@ SELF_RULES = """groups:
 """
 
 
+@pytest.mark.full  # about 8 s of waiting for scrapes and rule evaluations
 def test_prometheus_scrapes_itself_and_an_alert_goes_from_inactive_to_firing(
         course_home, tmp_path, prometheus_binary, stop_prometheus):
     port = services.free_port()
