@@ -153,9 +153,11 @@ def spark():
     (spill, eviction) show up with small test data.
     """
     from prodspark.memory import SMALL_MEMORY
+    from prodspark.monitoring.scrape import driver_prometheus_conf
     from prodspark.session import start_spark
 
-    session = start_spark(master="local[2]", app_name="unit-tests", conf=SMALL_MEMORY)
+    # The driver's Prometheus endpoint too: exercise 06.3's check scrapes it.
+    session = start_spark(master="local[2]", app_name="unit-tests", conf={**SMALL_MEMORY, **driver_prometheus_conf()})
     yield session
     session.stop()
 

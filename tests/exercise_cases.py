@@ -32,6 +32,7 @@ from pyspark.sql import functions as F
 
 from prodspark import engines, layout, plans
 from prodspark.datagen import RAW_SCHEMA_DDL, generate
+from prodspark.exercises import m06
 from prodspark.exercises.m02 import PLACES, exercise_query
 from prodspark.params import check_parameters
 from prodspark.pipeline import ACCEPTED_CURRENCIES
@@ -53,7 +54,7 @@ class Table:
 
 
 # The example each prompt shows, as written there: it must not be the right answer.
-PROMPT_EXAMPLES = {"00.2": "datetime.date(2023, 11, 1)", "00.3": "4040"}
+PROMPT_EXAMPLES = {"00.2": "datetime.date(2023, 11, 1)", "00.3": "4040", "06.1": "(7, 'gc')"}
 
 
 class Env:
@@ -564,6 +565,81 @@ def case_05_3(env: Env, other: Env) -> Table:
         "a MERGE of every record on every run": Answer(loader(spark, merge="all")),
         "not partitioned by month": Answer(loader(spark, partitioned=False)),
     }, ["load", None])
+
+
+def report_answer(env: Env):
+    """The report of exercise 06.1 run in this session, and its right answer, read from the REST API."""
+    from prodspark.monitoring.rest import RestApi, stages_frame
+    from prodspark.sparkui import trace
+
+    run = trace(env.spark, m06.report_job(env.spark, env.params.data_dir), m06.REPORT)
+    ran = {s["stageId"] for s in run.stages if s["status"] != "SKIPPED"}
+    stages = stages_frame(RestApi.for_session(env.spark))
+    mine = stages[stages["stage_id"].isin(ran)]
+    return run, mine, m06.slowest_and_cause(env.spark, mine)
+
+
+def case_06_1(env: Env, other: Env) -> Table:
+    from prodspark.sparkui import trace
+
+    run, stages, (slowest, cause) = report_answer(env)
+    fastest = int(stages.sort_values(["duration_s", "stage_id"]).iloc[0]["stage_id"])
+    _, _, (other_slowest, other_cause) = report_answer(other)
+    not_the_report = trace(env.spark, m06.spill_job(env.spark, env.params.data_dir), "another job")
+    return Table(Answer((slowest, cause), {"run": run}), {
+        "the prompt's example": Answer((7, "gc"), {"run": run}),
+        "the right stage, another cause": Answer((slowest, "skew" if cause != "skew" else "gc"), {"run": run}),
+        "the fastest stage": Answer((fastest, cause), {"run": run}),
+        "the other dataset's answer": Answer((other_slowest, other_cause), {"run": run}),
+        "another job's trace": Answer((slowest, cause), {"run": not_the_report}),
+        "no run passed": Answer((slowest, cause)),
+        "a cause not in the list": Answer((slowest, "memory"), {"run": run}),
+    }, [f"{slowest}", {"stage": slowest, "cause": cause}])
+
+
+def skew_fires(stages, tasks, gate: bool = True, long_task_rule: bool = True) -> bool:
+    """The solution's check of exercise 06.2; without the gate or the 0.75 rule for wrong answers."""
+    for stage in stages.itertuples():
+        if gate and not stage.duration_s >= 2.0:
+            continue
+        run_times = tasks.loc[(tasks["stage_id"] == stage.stage_id) & (tasks["status"] == "SUCCESS"),
+                              "executor_run_time_s"]
+        if (len(run_times) >= 2 and run_times.max() >= 4 * run_times.median()
+                and (not long_task_rule or run_times.max() > 0.75 * stage.duration_s)):
+            return True
+    return False
+
+
+def case_06_2(env: Env, other: Env) -> Table:
+    return Table(Answer(skew_fires), {
+        "always fires": Answer(lambda stages, tasks: True),
+        "never fires": Answer(lambda stages, tasks: False),
+        "a ratio with no gate on duration": Answer(lambda s, t: skew_fires(s, t, gate=False, long_task_rule=False)),
+        "any long stage": Answer(lambda stages, tasks: bool((stages["duration_s"] >= 2.0).any())),
+        "spill instead of skew": Answer(lambda stages, tasks: bool((stages["memory_spilled_bytes"] > 0).any())),
+        "one argument only": Answer(lambda stages: True),
+        "not a bool": Answer(lambda stages, tasks: [1]),
+    }, ["fires", None])
+
+
+def spill_counter(spark) -> str:
+    """The name of the driver's spill counter in this session (it carries the application's id
+    or its spark.metrics.namespace)."""
+    from prodspark.monitoring.scrape import endpoints, scrape
+
+    names = scrape(endpoints(spark)["driver"])["name"]
+    return next(name for name in names if name.endswith("_driver_executor_diskBytesSpilled_Count"))
+
+
+def case_06_3(env: Env, other: Env) -> Table:
+    SPILL_COUNTER = spill_counter(env.spark)  # noqa: N806 (a name, as the learner copies it)
+    return Table(Answer(f"increase({SPILL_COUNTER}[30s]) > 0"), {
+        "the lesson's rule for failed tasks": Answer("sum(increase(metrics_executor_failedTasks_total[30s])) > 0"),
+        "the total since the start": Answer(f"{SPILL_COUNTER} > 0"),
+        "no comparison": Answer(f"increase({SPILL_COUNTER}[30s])"),
+        "a name that does not exist": Answer("increase(metrics_executor_diskBytesSpilled_total[30s]) > 0"),
+        "not PromQL": Answer(f"increase({SPILL_COUNTER}"),
+    }, [0, None])
 
 
 CASES: dict[str, Callable[[Env, Env], Table]] = {
