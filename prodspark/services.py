@@ -151,7 +151,10 @@ def wait_ready(process: CourseProcess, ready: Callable[[], T | None], what: str,
         value = ready()
         if value is not None and value is not False:
             return value
-        if not is_ours(process):
+        # A process this program started has exited when its Popen says so; the command-line
+        # check of is_ours is for processes recorded by another program.
+        exited = exit_code(process) is not None if process.pid in _children else not is_ours(process)
+        if exited:
             code = exit_code(process)
             status = f" (code {code})" if code is not None else ""
             raise error(f"{what} exited{status}. Last lines of {process.log}:\n{tail(process.log)}")
