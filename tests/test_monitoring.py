@@ -143,9 +143,10 @@ def test_the_executors_endpoint_answers_by_default_with_the_app_id_label(spark):
     assert spark.sparkContext.getConf().get("spark.ui.prometheus.enabled", None) is None, "on by default"
 
 
-def test_the_driver_endpoint_needs_the_servlet_sink(spark):
-    with pytest.raises(scrape.ScrapeError, match="driver_prometheus_conf"):
-        scrape.scrape(scrape.endpoints(spark)["driver"])
+def test_the_driver_endpoint_is_served_with_the_servlet_sink(spark):
+    # The shared session is started with driver_prometheus_conf() (tests/conftest.py).
+    driver = scrape.scrape(scrape.endpoints(spark)["driver"])
+    assert driver["name"].str.contains(spark.sparkContext.applicationId.replace("-", "_")).any()
     conf = scrape.driver_prometheus_conf()
     assert conf["spark.metrics.conf.*.sink.prometheusServlet.class"] == \
         "org.apache.spark.metrics.sink.PrometheusServlet"
