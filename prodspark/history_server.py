@@ -93,18 +93,11 @@ def start_history_server(log_dir: Path | None = None, port: int | None = None,
                f"-Dspark.history.fs.update.interval={UPDATE_INTERVAL}")
     env = cluster.daemon_env()  # bound to 127.0.0.1 (SPARK_LOCAL_IP), the daemons' fast-start JVM
     env["SPARK_HISTORY_OPTS"] = " ".join(options)
-    process = services.launch("history-server",
-                              [str(cluster.spark_home() / "bin" / "spark-class"), HISTORY_CLASS], HISTORY_CLASS,
-                              paths.course_home() / "history" / f"history-server-{port}.log",
-                              env=env, port=port, url=url)
-    services.record(GROUP, process)
-    try:
-        services.wait_ready(process, lambda: _get_json(f"{url}/api/v1/applications") is not None,
-                            "the History Server", START_TIMEOUT_S, error=HistoryServerError)
-    except HistoryServerError:
-        services.terminate(process)
-        services.forget(GROUP, process)
-        raise
+    process = services.start_recorded(
+        GROUP, "history-server", [str(cluster.spark_home() / "bin" / "spark-class"), HISTORY_CLASS], HISTORY_CLASS,
+        paths.course_home() / "history" / f"history-server-{port}.log",
+        ready=lambda: _get_json(f"{url}/api/v1/applications") is not None, what="the History Server",
+        timeout=START_TIMEOUT_S, error=HistoryServerError, env=env, port=port, url=url)
     progress(f"History Server up: {url} (reading {paths.display_path(log_dir)})")
     return process
 

@@ -132,15 +132,9 @@ def start_prometheus(config: Path, port: int | None = None, progress=print) -> C
     url = f"http://{services.HOST}:{port}"
     argv = [binary, f"--config.file={config.resolve()}", f"--web.listen-address={services.HOST}:{port}",
             f"--storage.tsdb.path={storage}", "--storage.tsdb.retention.time=1d", "--log.level=warn"]
-    process = services.launch("prometheus", argv, binary, prometheus_dir() / f"prometheus-{port}.log",
-                              port=port, url=url)
-    services.record(GROUP, process)
-    try:
-        services.wait_ready(process, lambda: _ready(url), "Prometheus", START_TIMEOUT_S, error=PrometheusError)
-    except PrometheusError:
-        services.terminate(process)
-        services.forget(GROUP, process)
-        raise
+    process = services.start_recorded(GROUP, "prometheus", argv, binary, prometheus_dir() / f"prometheus-{port}.log",
+                                      ready=lambda: _ready(url), what="Prometheus", timeout=START_TIMEOUT_S,
+                                      error=PrometheusError, port=port, url=url)
     progress(f"Prometheus up: {url} (configuration {paths.display_path(config)})")
     return process
 

@@ -167,6 +167,24 @@ def wait_ready(process: CourseProcess, ready: Callable[[], T | None], what: str,
                     f"Last lines of {process.log}:\n{tail(process.log)}") from None
 
 
+
+def start_recorded(group: str, role: str, argv: list[str], marker: str, log: Path, *,
+                   ready: Callable[[], object], what: str, timeout: float,
+                   error: type[CourseError] = ServiceError, env: Mapping[str, str] | None = None,
+                   port: int | None = None, url: str | None = None) -> CourseProcess:
+    """Launch a server, record it in ``group`` at once (so a stop finds it even if the start
+    fails) and wait until ``ready()`` answers; a server that exits or never answers is stopped,
+    forgotten and reported with its log's last lines."""
+    process = launch(role, argv, marker, log, env=env, port=port, url=url)
+    record(group, process)
+    try:
+        wait_ready(process, ready, what, timeout, error=error)
+    except CourseError:
+        terminate(process)
+        forget(group, process)
+        raise
+    return process
+
 # ---------------------------------------------------------------- ports
 
 def port_free(port: int) -> bool:

@@ -46,13 +46,10 @@ def driver_prometheus_conf(path: str = DRIVER_PATH) -> dict[str, str]:
 
 def endpoints(spark) -> dict[str, str]:
     """The Prometheus endpoints of a session: ``{"driver": …, "executors": …}`` (full URLs)."""
-    context = getattr(spark, "sparkContext", None)
-    if context is None:
-        raise ParameterError(f"expected a SparkSession, got {type(spark).__name__}.")
-    url = context.uiWebUrl
-    if not url:
-        raise ScrapeError("This session has no web UI (spark.ui.enabled=false), so it serves no Prometheus "
-                          "endpoints. Start it with the UI enabled.")
+    from prodspark.monitoring.rest import session_address
+
+    url, _ = session_address(spark, error=ScrapeError)
+    context = spark.sparkContext
     conf = context.getConf()
     driver_path = conf.get("spark.metrics.conf.*.sink.prometheusServlet.path", DRIVER_PATH)
     return {"driver": f"{url.rstrip('/')}{driver_path}", "executors": f"{url.rstrip('/')}{EXECUTORS_PATH}"}
