@@ -137,7 +137,7 @@ _SKEW_RUNS: dict[tuple, dict] = {}
 
 def skew_runs(spark, data_dir) -> dict[str, tuple]:
     """Frames (stages, tasks) of three real jobs in this session: ``skewed`` (long, one task with
-    nearly all rows), ``small skewed`` (the same shape on 2,000 rows: too short to matter) and
+    nearly all rows), ``small skewed`` (the same shape on 20,000 rows: too short to matter) and
     ``even`` (long, the rows spread evenly)."""
     from prodspark.monitoring.rest import stages_frame, tasks_frame
     from prodspark.sparkui import trace
@@ -148,7 +148,7 @@ def skew_runs(spark, data_dir) -> dict[str, tuple]:
         rows.count()
         jobs = {
             "skewed": hashed(rows.repartitionByRange(32, "status"), 20),
-            "small skewed": hashed(rows.limit(2_000).repartitionByRange(32, "status"), 20),
+            "small skewed": hashed(rows.limit(20_000).repartitionByRange(32, "status"), 20),
             "even": hashed(rows.repartition(32, "transaction_id"), 40),
         }
         api = _api(spark)
