@@ -20,6 +20,7 @@ from prodspark.errors import CourseError
 MANIFEST = paths.REPO_ROOT / "course.toml"
 STATUSES = ("available", "planned")
 PLACES = ("local", "cluster")
+OPTIONAL_TOOLS = ("prometheus",)  # programs a lesson uses when installed (a learner may not have them)
 FOLDERS = ("notebooks", "solutions", "exercises")
 _NUMBER = re.compile(r"\d{2}")
 _SLUG = re.compile(r"[a-z0-9]+(_[a-z0-9]+)*")
@@ -49,6 +50,7 @@ class Module:
     runs_on: str
     cluster_checks: bool
     exercises: tuple[ExerciseEntry, ...]
+    uses: tuple[str, ...] = ()  # OPTIONAL_TOOLS its lesson and exercises use
 
     @property
     def available(self) -> bool:
@@ -151,13 +153,16 @@ def parse(data: dict) -> Course:
         cluster_checks = entry.get("cluster_checks", False)
         if not isinstance(cluster_checks, bool):
             raise ManifestError(f"course.toml: {where} has cluster_checks = {cluster_checks!r}; use true or false.")
+        uses = entry.get("uses", [])
+        if not isinstance(uses, list) or any(tool not in OPTIONAL_TOOLS for tool in uses):
+            raise ManifestError(f"course.toml: {where} has uses = {uses!r}; use a list of {', '.join(OPTIONAL_TOOLS)}.")
         modules.append(Module(
             number=number, slug=slug, title=_text(entry, "title", where),
             summary=_text({"summary": entry.get("summary", ""), **entry}, "summary", where, allow_empty=True),
             lesson_minutes=_minutes(entry, "lesson_minutes", where),
             exercise_minutes=_minutes(entry, "exercise_minutes", where),
             status=status, runs_on=_choice(entry, "runs_on", PLACES, where),
-            cluster_checks=cluster_checks, exercises=tuple(exercises),
+            cluster_checks=cluster_checks, exercises=tuple(exercises), uses=tuple(uses),
         ))
     if not modules:
         raise ManifestError("course.toml lists no modules.")

@@ -119,10 +119,22 @@ def test_the_readme_table_is_generated_from_the_manifest():
                    "status": "available", "runs_on": "local",
                    "exercises": [{"id": "00.1", "title": "t", "hint": " "}]}]},
      "non-empty text 'hint'"),
+    ({"modules": [{"number": "00", "slug": "a", "title": "A", "lesson_minutes": 1, "exercise_minutes": 1,
+                   "status": "planned", "runs_on": "local", "uses": ["grafana"]}]},
+     "uses = ['grafana']; use a list of prometheus"),
+    ({"modules": [{"number": "00", "slug": "a", "title": "A", "lesson_minutes": 1, "exercise_minutes": 1,
+                   "status": "planned", "runs_on": "local", "uses": "prometheus"}]},
+     "uses = 'prometheus'"),
 ])
 def test_a_bad_manifest_is_refused_with_a_message_naming_the_entry(data, message):
     with pytest.raises(ManifestError, match=re.escape(message)):
         parse(data)
+
+
+def test_the_notebooks_that_use_prometheus_are_the_ones_that_start_it():
+    for m in course().available:
+        lesson = (ROOT / "notebooks" / m.notebook_name).read_text()
+        assert ("prometheus.start_prometheus" in lesson) == ("prometheus" in m.uses), m.number
 
 
 @pytest.mark.parametrize("path", LESSONS + SOLUTIONS, ids=lambda p: f"{p.parent.name}/{p.stem}")
