@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from prodspark.course import course
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +66,7 @@ def total_line(output: str) -> str:
     return next(line for line in output.splitlines() if line.startswith("total"))
 
 
+@pytest.mark.full  # a few seconds: the quick tier keeps within its 3 minutes
 def test_progress_of_the_committed_solutions_is_complete():
     result = prodspark("progress", "solutions")
     assert result.returncode == 0
@@ -94,6 +97,7 @@ def test_dev_check_passes_here():
     assert f"{len(EXERCISES)} exercises" in result.stdout
 
 
+@pytest.mark.full  # a few seconds: the quick tier keeps within its 3 minutes
 def test_grade_a_room(tmp_path):
     shutil.copytree(ROOT / "solutions", tmp_path / "ada")
     shutil.copytree(ROOT / "exercises", tmp_path / "bob")

@@ -115,6 +115,7 @@ def test_unwritable_folder_is_named_before_any_work(spark, tmp_path):
 # --------------------------------------------------------------------------- determinism
 
 
+@pytest.mark.full  # about 12 s with the test below: the quick tier keeps within its 3 minutes
 @pytest.mark.parametrize("make", MAKERS, ids=lambda make: make.__name__)
 def test_same_seed_gives_the_same_data_whatever_the_partitioning(make, spark):
     one_partition = make(spark, SCALE, SEED, num_partitions=1)
@@ -122,6 +123,7 @@ def test_same_seed_gives_the_same_data_whatever_the_partitioning(make, spark):
     assertDataFrameEqual(seven_partitions, one_partition)
 
 
+@pytest.mark.full
 def test_another_seed_gives_other_data(spark):
     first = transactions_df(spark, SCALE, seed=SEED)
     second = transactions_df(spark, SCALE, seed=SEED + 1)

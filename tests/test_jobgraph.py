@@ -87,6 +87,7 @@ def test_local_mode_has_one_registered_executor_with_host_and_port(spark):
         wait_for_registered_executors(spark, 2, timeout=0.5)
 
 
+@pytest.mark.full  # a few seconds: the quick tier keeps within its 3 minutes
 def test_python_workers_run_under_the_jvm_while_a_python_job_runs(spark):
     def slow(rows):
         time.sleep(1.5)

@@ -146,6 +146,7 @@ def test_the_overhead_model_matches_sparks_own_kubernetes_pods(spark):
         pod_memory(spark, "two gigs")
 
 
+@pytest.mark.full  # about 5 s: the quick tier keeps within its 3 minutes
 def test_filling_past_memory_leaves_partitions_out(spark):
     capacity = memory.unified_capacity(spark)
     fill = memory.fill_past_memory(spark, capacity, partitions=8)
