@@ -160,11 +160,19 @@ def targets(url: str) -> list[dict]:
 
 
 def wait_for_targets(url: str, jobs: list[str], timeout: float = 30) -> list[dict]:
-    """Wait until every target of ``jobs`` has been scraped successfully (health "up")."""
+    """Wait until every target of ``jobs`` has been scraped successfully (health "up") and its
+    samples can be queried.
+
+    Prometheus marks a target up as soon as its scrape returns, a moment before it stores the
+    samples; its ``up`` series is stored with them, so a query of ``up`` tells when they are in.
+    """
     def up() -> list[dict] | None:
         found = [t for t in targets(url) if t["job"] in jobs]
         ok = {t["job"] for t in found if t["health"] == "up"}
-        return found if set(jobs) <= ok and all(t["health"] == "up" for t in found) else None
+        if not (set(jobs) <= ok and all(t["health"] == "up" for t in found)):
+            return None
+        stored = {labels.get("job") for labels, value in query(url, "up") if value == 1}
+        return found if set(jobs) <= stored else None
 
     try:
         return wait_until(up, timeout, f"Prometheus to scrape {', '.join(jobs)}", interval=0.25)
